@@ -1,0 +1,145 @@
+package runtime
+
+import (
+	"context"
+	"time"
+)
+
+// Entry is a job scheduled on a loop: aiocron's crontab object. Its methods
+// are safe for concurrent use.
+type Entry struct {
+	loop   *Loop
+	name   string
+	sched  *compiled
+	fn     Func
+	policy *Policy
+	// The fields below are guarded by loop.mu.
+	index   int32 // position in loop.heap, -1 when not scheduled
+	removed bool
+	act     *activity // nil while the entry has nothing going on
+}
+
+// activity is what an entry has going on: runs admitted, a queued run,
+// goroutines waiting in Next. It exists only while needed, so that a
+// million idle entries cost no more than their heap slot and their Entry.
+type activity struct {
+	active     int    // fires admitted and not yet ended (running or waiting for a slot)
+	runs       []*run // runs executing now, for OverlapReplace to cancel
+	pending    fire   // OverlapQueue: the run to start when the current one ends
+	hasPending bool
+	// replacedBefore: a fire still waiting for a slot whose instant is
+	// before this was superseded (OverlapReplace) and will not start.
+	replacedBefore int64
+	next           *notice // where Next waiters wait for the next run's end
+}
+
+// notice is closed when the run it reports on ends.
+type notice struct {
+	done chan struct{}
+	run  Run
+	err  error
+}
+
+// activity returns e.act, creating it. loop.mu must be held.
+func (e *Entry) activity() *activity {
+	if e.act == nil {
+		e.act = &activity{}
+	}
+	return e.act
+}
+
+// releaseActivity drops e.act once nothing is going on. loop.mu must be held.
+func (e *Entry) releaseActivity() {
+	if a := e.act; a != nil && a.active == 0 && !a.hasPending && a.next == nil && len(a.runs) == 0 {
+		e.act = nil
+	}
+}
+
+// Name returns the job's name.
+func (e *Entry) Name() string { return e.name }
+
+// Spec returns the job's cron spec as written.
+func (e *Entry) Spec() string { return e.sched.spec }
+
+// Location returns the zone the spec is read in.
+func (e *Entry) Location() *time.Location { return e.sched.location }
+
+// NextFire returns the instant the entry fires next, in its zone, or the
+// zero time if it is stopped, removed or never fires again.
+func (e *Entry) NextFire() time.Time {
+	l := e.loop
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e.index < 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, l.heap[e.index].at).In(e.sched.location)
+}
+
+// Stop stops the entry from firing. Runs already going are left to finish.
+func (e *Entry) Stop() {
+	l := e.loop
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e.index >= 0 {
+		l.heapRemove(int(e.index))
+	}
+}
+
+// Start makes a stopped entry fire again, from its first instant after now.
+// It does nothing to a running or removed entry.
+func (e *Entry) Start() {
+	l := e.loop
+	now := l.clock.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e.index < 0 && !e.removed && l.state < stateStopping {
+		l.schedule(e, now)
+	}
+}
+
+// Remove stops the entry for good; goroutines waiting in Next get
+// ErrRemoved. Runs already going are left to finish.
+func (e *Entry) Remove() {
+	l := e.loop
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e.index >= 0 {
+		l.heapRemove(int(e.index))
+	}
+	e.removed = true
+	if e.act != nil && e.act.next != nil {
+		n := e.act.next
+		e.act.next = nil
+		n.err = ErrRemoved
+		close(n.done)
+		e.releaseActivity()
+	}
+}
+
+// Next waits for the entry's next run to end and returns it with the error
+// the job returned: aiocron's `await crontab.next()`. It returns early with
+// ctx's error, ErrRemoved, or ErrClosed when the loop shuts down.
+func (e *Entry) Next(ctx context.Context) (Run, error) {
+	l := e.loop
+	l.mu.Lock()
+	if e.removed {
+		l.mu.Unlock()
+		return Run{}, ErrRemoved
+	}
+	a := e.activity()
+	if a.next == nil {
+		a.next = &notice{done: make(chan struct{})}
+	}
+	n := a.next
+	l.mu.Unlock()
+
+	select {
+	case <-n.done:
+		return n.run, n.err
+	case <-ctx.Done():
+		return Run{}, ctx.Err()
+	case <-l.closed:
+		return Run{}, ErrClosed
+	}
+}
