@@ -2,6 +2,8 @@ package runtime
 
 import (
 	"context"
+	"hash/fnv"
+	"math/rand/v2"
 	"time"
 )
 
@@ -23,13 +25,15 @@ type Entry struct {
 // goroutines waiting in Next. It exists only while needed, so that a
 // million idle entries cost no more than their heap slot and their Entry.
 type activity struct {
-	active     int    // fires admitted and not yet ended (running or waiting for a slot)
-	runs       []*run // runs executing now, for OverlapReplace to cancel
-	pending    fire   // OverlapQueue: the run to start when the current one ends
-	hasPending bool
+	active int    // fires admitted and not yet ended (running or waiting for a slot)
+	runs   []*run // runs executing now, for OverlapReplace to cancel
+	// backlog holds instants to run, oldest first, once no run is active:
+	// the one queued run of OverlapQueue, or the catch-up of MisfireRunAll.
+	backlog []int64
 	// replacedBefore: a fire still waiting for a slot whose instant is
 	// before this was superseded (OverlapReplace) and will not start.
 	replacedBefore int64
+	jitter         int64   // random jitter added to the entry's heap key
 	next           *notice // where Next waiters wait for the next run's end
 }
 
@@ -50,7 +54,7 @@ func (e *Entry) activity() *activity {
 
 // releaseActivity drops e.act once nothing is going on. loop.mu must be held.
 func (e *Entry) releaseActivity() {
-	if a := e.act; a != nil && a.active == 0 && !a.hasPending && a.next == nil && len(a.runs) == 0 {
+	if a := e.act; a != nil && a.active == 0 && len(a.backlog) == 0 && a.next == nil && len(a.runs) == 0 && a.jitter == 0 {
 		e.act = nil
 	}
 }
@@ -64,8 +68,9 @@ func (e *Entry) Spec() string { return e.sched.spec }
 // Location returns the zone the spec is read in.
 func (e *Entry) Location() *time.Location { return e.sched.location }
 
-// NextFire returns the instant the entry fires next, in its zone, or the
-// zero time if it is stopped, removed or never fires again.
+// NextFire returns the instant the entry is next scheduled at (before any
+// jitter), in its zone, or the zero time if it is stopped, removed or never
+// fires again.
 func (e *Entry) NextFire() time.Time {
 	l := e.loop
 	l.mu.Lock()
@@ -73,7 +78,7 @@ func (e *Entry) NextFire() time.Time {
 	if e.index < 0 {
 		return time.Time{}
 	}
-	return time.Unix(0, l.heap[e.index].at).In(e.sched.location)
+	return time.Unix(0, l.heap[e.index].at-e.jitter()).In(e.sched.location)
 }
 
 // Stop stops the entry from firing. Runs already going are left to finish.
@@ -142,4 +147,58 @@ func (e *Entry) Next(ctx context.Context) (Run, error) {
 	case <-l.closed:
 		return Run{}, ErrClosed
 	}
+}
+
+// policyOrZero returns the entry's policy, or the zero Policy.
+func (e *Entry) policyOrZero() *Policy {
+	if e.policy == nil {
+		return &zeroPolicy
+	}
+	return e.policy
+}
+
+var zeroPolicy Policy
+
+// overlap returns the entry's overlap policy.
+func (e *Entry) overlap() Overlap { return e.policyOrZero().Overlap }
+
+// misfire returns the entry's misfire policy, MisfireAuto resolved.
+func (e *Entry) misfire() Misfire {
+	m := e.policyOrZero().Misfire
+	if m != MisfireAuto {
+		return m
+	}
+	if e.sched.frequent {
+		return MisfireSkip
+	}
+	return MisfireRunOnce
+}
+
+// jitter returns the delay added to the entry's current heap key. l.mu
+// must be held.
+func (e *Entry) jitter() int64 {
+	p := e.policyOrZero()
+	switch {
+	case p.Jitter <= 0:
+		return 0
+	case p.StableJitter:
+		h := fnv.New64a()
+		h.Write([]byte(e.name))
+		return int64(h.Sum64() % uint64(p.Jitter))
+	case e.act != nil:
+		return e.act.jitter
+	}
+	return 0
+}
+
+// rejitter picks the delay for the entry's next heap key and returns it.
+// l.mu must be held.
+func (e *Entry) rejitter() int64 {
+	p := e.policyOrZero()
+	if p.Jitter <= 0 || p.StableJitter {
+		return e.jitter()
+	}
+	d := rand.Int64N(int64(p.Jitter))
+	e.activity().jitter = d
+	return d
 }

@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -48,6 +49,81 @@ type Policy struct {
 	Timeout time.Duration
 	// Retry says how failed attempts are tried again.
 	Retry Retry
+	// Misfire says what happens to instants the loop could not fire on
+	// time: it was not running (with a Store, which remembers), the machine
+	// slept, the clock stepped, or the loop fell more than a second behind.
+	Misfire Misfire
+	// Grace drops missed instants older than this instead of catching them
+	// up; 0 means no limit.
+	Grace time.Duration
+	// MaxCatchup bounds the runs MisfireRunAll catches up (the latest ones,
+	// run oldest first); 0 means DefaultMaxCatchup.
+	MaxCatchup int
+	// Delivery says when an occurrence is claimed in the loop's Store.
+	Delivery Delivery
+	// Jitter delays each run by a random duration in [0, Jitter), so that
+	// fleets of identical schedules do not all start in the same second.
+	// The run's Scheduled instant is unchanged.
+	Jitter time.Duration
+	// StableJitter derives the delay from a hash of the job's name instead,
+	// the same at every run and across restarts (systemd's FixedRandomDelay).
+	StableJitter bool
+}
+
+// DefaultMaxCatchup is the most runs MisfireRunAll catches up when
+// Policy.MaxCatchup is 0.
+const DefaultMaxCatchup = 100
+
+// Misfire is what happens to the instants of a job that the loop could not
+// fire on time.
+type Misfire uint8
+
+const (
+	// MisfireAuto is MisfireSkip for @every schedules and schedules that fire
+	// more than once a minute, and MisfireRunOnce for the rest.
+	MisfireAuto Misfire = iota
+	// MisfireSkip drops missed instants; the job waits for its next one.
+	MisfireSkip
+	// MisfireRunOnce runs once for the latest missed instant, like systemd's
+	// Persistent=true.
+	MisfireRunOnce
+	// MisfireRunAll runs every missed instant (up to Policy.MaxCatchup, the
+	// latest ones), oldest first, one after another.
+	MisfireRunAll
+)
+
+var misfireNames = [...]string{"auto", "skip", "run_once", "run_all"}
+
+// String returns the name used in configuration.
+func (m Misfire) String() string { return enumName(misfireNames[:], m) }
+
+// ParseMisfire parses skip, run_once or run_all (or auto).
+func ParseMisfire(s string) (Misfire, error) {
+	return parseEnum[Misfire]("misfire policy", misfireNames[:], s)
+}
+
+// Delivery says when the loop claims an occurrence in its Store, and so
+// what a crash (kill -9) in the middle of a run means.
+type Delivery uint8
+
+const (
+	// AtMostOnce claims the occurrence before the run starts. A crash mid-run
+	// loses that run: after a restart it is not run again.
+	AtMostOnce Delivery = iota
+	// AtLeastOnce claims it only once the run has succeeded. A crash mid-run
+	// (or a run that failed all its attempts) leaves it unclaimed, so after a
+	// restart it counts as missed and the misfire policy runs it again.
+	AtLeastOnce
+)
+
+var deliveryNames = [...]string{"at_most_once", "at_least_once"}
+
+// String returns the name used in configuration.
+func (d Delivery) String() string { return enumName(deliveryNames[:], d) }
+
+// ParseDelivery parses at_most_once or at_least_once.
+func ParseDelivery(s string) (Delivery, error) {
+	return parseEnum[Delivery]("delivery", deliveryNames[:], s)
 }
 
 // Retry configures exponential, jittered retries of a failed run.
@@ -82,21 +158,27 @@ const (
 var overlapNames = [...]string{"allow", "forbid", "replace", "queue"}
 
 // String returns the name used in configuration: allow, forbid, replace or queue.
-func (o Overlap) String() string {
-	if int(o) < len(overlapNames) {
-		return overlapNames[o]
-	}
-	return fmt.Sprintf("Overlap(%d)", o)
-}
+func (o Overlap) String() string { return enumName(overlapNames[:], o) }
 
 // ParseOverlap parses allow, forbid, replace or queue.
 func ParseOverlap(s string) (Overlap, error) {
-	for i, name := range overlapNames {
+	return parseEnum[Overlap]("overlap policy", overlapNames[:], s)
+}
+
+func enumName[E ~uint8](names []string, v E) string {
+	if int(v) < len(names) {
+		return names[v]
+	}
+	return fmt.Sprintf("%d", v)
+}
+
+func parseEnum[E ~uint8](what string, names []string, s string) (E, error) {
+	for i, name := range names {
 		if s == name {
-			return Overlap(i), nil
+			return E(i), nil
 		}
 	}
-	return 0, fmt.Errorf("unknown overlap policy %q (want allow, forbid, replace or queue)", s)
+	return 0, fmt.Errorf("unknown %s %q (want %s)", what, s, strings.Join(names, ", "))
 }
 
 // TimeoutError is the cancellation cause of an attempt that ran past its

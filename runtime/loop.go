@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -54,6 +55,32 @@ type Config struct {
 	ShutdownGrace time.Duration
 	// Location is the zone of jobs that name none; nil means time.Local.
 	Location *time.Location
+	// Store, if set, remembers which occurrences have started, so that a
+	// restart neither repeats nor silently loses runs (see Policy.Misfire
+	// and Policy.Delivery). *state.DB implements it.
+	Store Store
+	// OnRunEnd, if set, is called in the run's goroutine each time a run
+	// ends (or is skipped by its claim): for history, metrics and alerts.
+	OnRunEnd func(Report)
+}
+
+// Store remembers occurrences (a job at a scheduled instant) across
+// restarts and, later, across replicas: Claim succeeds once per occurrence.
+type Store interface {
+	// Claim records that the occurrence is taken; false means it already was.
+	Claim(ctx context.Context, job string, scheduled time.Time) (bool, error)
+	// Last returns the latest claimed instant of job; ok is false if none.
+	Last(ctx context.Context, job string) (last time.Time, ok bool, err error)
+}
+
+// Report describes a run that has ended, for Config.OnRunEnd.
+type Report struct {
+	Run        // the last attempt
+	Start, End time.Time
+	// Outcome is ok, failed, timeout, panic, canceled, or skipped (another
+	// process had claimed the occurrence).
+	Outcome string
+	Err     error
 }
 
 // Loop is the one shared scheduler of a process: it holds the entries in a
@@ -66,6 +93,8 @@ type Loop struct {
 	location *time.Location
 	limit    int
 	grace    time.Duration
+	store    Store
+	onRunEnd func(Report)
 
 	// ctx is the parent of every task's context. It is cancelled, with
 	// ErrShutdown as its cause, when the grace period ends.
@@ -88,6 +117,7 @@ type Loop struct {
 	schedules map[scheduleKey]*compiled
 	running   int         // fire goroutines, each holding a slot
 	waiting   queue[fire] // fires waiting for a slot
+	atStart   []*Entry    // @start entries waiting for Run
 	due       []int32     // scratch for Run
 	fires     []fire      // scratch for Run
 }
@@ -125,6 +155,8 @@ func NewLoop(cfg Config) *Loop {
 		location:  cfg.Location,
 		limit:     cfg.MaxConcurrent,
 		grace:     cfg.ShutdownGrace,
+		store:     cfg.Store,
+		onRunEnd:  cfg.OnRunEnd,
 		ctx:       ctx,
 		cancel:    cancel,
 		stopping:  make(chan struct{}),
@@ -141,10 +173,22 @@ func (l *Loop) Clock() Clock { return l.clock }
 // parsed once per distinct (spec, location): a million entries with a
 // handful of specs share a handful of schedules. A spec that can never fire
 // (such as "0 0 30 2 *") is accepted; its entry simply never fires.
+//
+// With a Store, the entry resumes after the last instant claimed for its
+// name, so that instants missed while the process was down are handled by
+// the job's misfire policy at the loop's first wake.
 func (l *Loop) Add(j Job) (*Entry, error) {
 	loc := j.Location
 	if loc == nil {
 		loc = l.location
+	}
+	var last time.Time
+	var resume bool
+	if l.store != nil {
+		var err error
+		if last, resume, err = l.store.Last(l.ctx, j.Name); err != nil {
+			return nil, fmt.Errorf("add job %q: %w", j.Name, err)
+		}
 	}
 	now := l.clock.Now()
 	l.mu.Lock()
@@ -157,7 +201,14 @@ func (l *Loop) Add(j Job) (*Entry, error) {
 		return nil, fmt.Errorf("add job %q: %w", j.Name, err)
 	}
 	e := &Entry{loop: l, name: j.Name, sched: c, fn: j.Func, policy: j.Policy, index: -1}
-	l.schedule(e, now)
+	switch {
+	case c.atStart:
+		l.startOnce(e, now)
+	case resume && !last.Before(now.Add(-c.horizon())):
+		l.scheduleAfter(e, last.UnixNano())
+	default:
+		l.schedule(e, now)
+	}
 	return e, nil
 }
 
@@ -173,6 +224,10 @@ type compiled struct {
 	schedule schedule.Schedule
 	spec     string
 	location *time.Location
+	atStart  bool // @start: once when the loop starts, never again
+	// frequent: @every, or more than one instant a minute; such jobs skip
+	// missed instants under MisfireAuto.
+	frequent bool
 	memoFrom int64 // guarded by Loop.mu
 	memoNext int64
 }
@@ -186,9 +241,29 @@ func (l *Loop) compile(spec string, loc *time.Location) (*compiled, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &compiled{schedule: s, spec: spec, location: s.Location(), memoFrom: math.MinInt64}
+	c := &compiled{schedule: s, spec: spec, location: s.Location(), atStart: s.AtStart(), memoFrom: math.MinInt64}
+	c.frequent = strings.HasPrefix(strings.TrimSpace(spec), "@every") || c.firesWithin(time.Minute)
 	l.schedules[key] = c
 	return c, nil
+}
+
+// firesWithin reports whether two consecutive instants of c are less than d
+// apart, sampled from the start of the current year.
+func (c *compiled) firesWithin(d time.Duration) bool {
+	from := time.Date(time.Now().Year(), 1, 1, 0, 0, 0, 0, c.location)
+	a := c.schedule.Next(from)
+	if a.IsZero() {
+		return false
+	}
+	b := c.schedule.Next(a)
+	return !b.IsZero() && b.Sub(a) < d
+}
+
+// horizon is how far back a restart looks for missed instants: far enough
+// for any policy, short enough that a job unused for years does not walk
+// through millions of instants. Older claims resume from now.
+func (c *compiled) horizon() time.Duration {
+	return 366 * 24 * time.Hour
 }
 
 // next returns the first instant after from (Unix nanoseconds) at which c
@@ -211,15 +286,31 @@ func (l *Loop) schedule(e *Entry, now time.Time) {
 	// Any instant in the same second gives the same answer (fire instants
 	// are whole seconds), and a shared reference lets the memo serve a
 	// million Adds with one Next per spec.
-	at := e.sched.next(now.Truncate(time.Second).UnixNano())
+	l.scheduleAfter(e, now.Truncate(time.Second).UnixNano())
+}
+
+// scheduleAfter puts e in the heap at its first instant after from (Unix
+// nanoseconds), which may be in the past. l.mu must be held.
+func (l *Loop) scheduleAfter(e *Entry, from int64) {
+	at := e.sched.next(from)
 	if at == 0 {
 		l.logger.Warn("job never fires", "job", e.name, "schedule", e.sched.spec)
 		return
 	}
-	l.heapPush(e, at)
+	l.heapPush(e, at+e.rejitter())
 	if e.index == 0 {
 		l.notify()
 	}
+}
+
+// startOnce fires an @start entry: now if the loop runs, else when it
+// starts. l.mu must be held.
+func (l *Loop) startOnce(e *Entry, now time.Time) {
+	if l.state == stateRunning {
+		l.fire(fire{entry: e, at: now.UnixNano()})
+		return
+	}
+	l.atStart = append(l.atStart, e)
 }
 
 // notify wakes Run to re-arm its timer.
@@ -241,6 +332,13 @@ func (l *Loop) Run(ctx context.Context) error {
 		return ErrClosed
 	}
 	l.state = stateRunning
+	start := l.clock.Now()
+	for _, e := range l.atStart {
+		if !e.removed {
+			l.fire(fire{entry: e, at: start.UnixNano()})
+		}
+	}
+	l.atStart = nil
 	l.mu.Unlock()
 
 	timer := l.clock.NewTimer(maxSleep)
@@ -258,6 +356,11 @@ func (l *Loop) Run(ctx context.Context) error {
 	}
 }
 
+// lateTolerance is how late the loop may notice an instant and still
+// call it on time; later than that, the instant was missed and the job's
+// misfire policy decides.
+const lateTolerance = int64(time.Second)
+
 // fireDue starts every entry due at or before now, reschedules them, and
 // returns how long to sleep before the next instant.
 func (l *Loop) fireDue(now time.Time) time.Duration {
@@ -266,11 +369,25 @@ func (l *Loop) fireDue(now time.Time) time.Duration {
 	defer l.mu.Unlock()
 
 	// Start the due runs before computing any next instant, so that the lag
-	// of a burst is the cost of starting it and nothing else.
+	// of a burst is the cost of starting it and nothing else. The common
+	// case, an instant noticed on time, is handled inline.
 	l.due = l.collectDue(nowNanos, l.due[:0])
 	fires := l.fires[:0]
+	var missed []missedInstants
 	for _, i := range l.due {
-		fires = append(fires, fire{entry: l.heap[i].entry, at: l.heap[i].at})
+		item := &l.heap[i]
+		e := item.entry
+		at := item.at - e.jitter()
+		if at >= nowNanos-lateTolerance {
+			fires = append(fires, fire{entry: e, at: at})
+			item.at = at
+			continue
+		}
+		var dropped int
+		fires, item.at, dropped = l.owed(e, at, nowNanos, fires)
+		if dropped > 0 {
+			missed = append(missed, missedInstants{e, dropped})
+		}
 	}
 	if len(fires) > 1 && fires[0].at != fires[len(fires)-1].at {
 		// After a suspend or a long lag, earlier instants go first.
@@ -290,23 +407,18 @@ func (l *Loop) fireDue(now time.Time) time.Duration {
 	// Reschedule bottom-up: the due entries are a top subtree of the heap, so
 	// sifting each down from the highest index to the lowest restores the
 	// heap in one pass (Floyd's construction restricted to that subtree).
-	var never, missed []*Entry
+	// Each item.at holds, by now, the last instant accounted for.
+	var never []*Entry
 	for k := len(l.due) - 1; k >= 0; k-- {
 		i := l.due[k]
 		item := &l.heap[i]
-		next := item.entry.sched.next(item.at)
-		if next != 0 && next <= nowNanos {
-			// Instants passed while the loop could not fire them (a
-			// suspend, a clock step, a long lag): skip to the first one
-			// after now.
-			next = item.entry.sched.next(nowNanos - nowNanos%int64(time.Second))
-			missed = append(missed, item.entry)
+		e := item.entry
+		if next := e.sched.next(item.at); next != 0 {
+			item.at = next + e.rejitter()
+		} else {
+			item.at = math.MaxInt64
+			never = append(never, e)
 		}
-		if next == 0 {
-			next = math.MaxInt64
-			never = append(never, item.entry)
-		}
-		item.at = next
 		l.siftDown(int(i))
 	}
 	for _, e := range never {
@@ -323,20 +435,88 @@ func (l *Loop) fireDue(now time.Time) time.Duration {
 	return min(time.Duration(l.heap[0].at-nowNanos), maxSleep)
 }
 
-// logMissed reports entries whose missed instants were skipped: by name
-// when they are few, as a count when a whole fleet was asleep.
-func (l *Loop) logMissed(missed []*Entry) {
-	const named = 10
-	if len(missed) > named {
-		l.logger.Warn("missed fire instants skipped", "jobs", len(missed))
-		return
+// owed appends to fires the runs e owes as of now, when its earliest
+// unfired instant first was missed, by its misfire policy. It returns the
+// last instant it accounted for and how many instants it dropped.
+// l.mu must be held.
+func (l *Loop) owed(e *Entry, first, now int64, fires []fire) (_ []fire, last int64, dropped int) {
+	p := e.policyOrZero()
+	// Instants before the boundary are missed; from it to now, on time.
+	boundary := now - lateTolerance
+	oldest := first
+	if p.Grace > 0 {
+		oldest = max(oldest, now-int64(p.Grace))
 	}
-	for _, e := range missed {
-		if e.index >= 0 {
-			l.logger.Warn("missed fire instants skipped", "job", e.name,
-				"resume", time.Unix(0, l.heap[e.index].at).In(e.sched.location))
+	keep := 0
+	switch e.misfire() {
+	case MisfireRunOnce:
+		keep = 1
+	case MisfireRunAll:
+		keep = p.MaxCatchup
+		if keep <= 0 {
+			keep = DefaultMaxCatchup
 		}
 	}
+	caught, total := e.sched.latest(first, oldest, boundary, keep)
+	for k, at := range caught {
+		fires = append(fires, fire{entry: e, at: at, chained: k > 0})
+	}
+	last = boundary - 1
+	for at := e.sched.next(last); at != 0 && at <= now; at = e.sched.next(at) {
+		fires = append(fires, fire{entry: e, at: at, chained: len(caught) > 0})
+		last = at
+	}
+	return fires, last, total - len(caught)
+}
+
+// latest returns, oldest first, up to keep of c's latest instants in
+// [max(first, oldest), before), and how many instants lie in [first,
+// before) in all, counted up to countLimit. It searches backwards from
+// before in growing windows, so that its cost follows keep, not the length
+// of the outage. l.mu must be held.
+func (c *compiled) latest(first, oldest, before int64, keep int) (caught []int64, total int) {
+	const countLimit = 10_000
+	for at := c.next(first - 1); at != 0 && at < before && total < countLimit; at = c.next(at) {
+		total++
+	}
+	lo := max(first, oldest)
+	for window := int64(time.Minute); keep > 0; window *= 16 {
+		start := max(lo, before-window)
+		caught = caught[:0]
+		for at := c.next(start - 1); at != 0 && at < before; at = c.next(at) {
+			if len(caught) == keep {
+				caught = append(caught[:0], caught[1:]...)
+			}
+			caught = append(caught, at)
+		}
+		if len(caught) == keep || start == lo || window > math.MaxInt64/16 {
+			break
+		}
+	}
+	return caught, total
+}
+
+// logMissed reports entries that dropped missed instants: by name when
+// they are few, as a count when a whole fleet was asleep.
+func (l *Loop) logMissed(missed []missedInstants) {
+	const named = 10
+	if len(missed) > named {
+		l.logger.Warn("missed fire instants dropped", "jobs", len(missed))
+		return
+	}
+	for _, m := range missed {
+		attrs := []any{"job", m.entry.name, "misfire", m.entry.misfire(), "dropped", m.dropped}
+		if m.entry.index >= 0 {
+			attrs = append(attrs, "resume", time.Unix(0, l.heap[m.entry.index].at).In(m.entry.sched.location))
+		}
+		l.logger.Warn("missed fire instants dropped", attrs...)
+	}
+}
+
+// missedInstants is an entry that dropped missed instants, for logMissed.
+type missedInstants struct {
+	entry   *Entry
+	dropped int // counted up to 10,000
 }
 
 func cmpInt64(a, b int64) int {

@@ -556,7 +556,7 @@ func TestMissedInstantsAreSkippedNotReplayed(t *testing.T) {
 		if n := rec.count("tick"); n > 61 {
 			t.Errorf("%d runs after a one-hour jump", n)
 		}
-		if h.logs.count("missed fire instants skipped", "job=tick") != 1 {
+		if h.logs.count("missed fire instants dropped", "job=tick", "misfire=skip", "dropped=3599") != 1 {
 			t.Errorf("no missed-instants record\n%s", h.logs)
 		}
 	})

@@ -13,6 +13,9 @@ import (
 type fire struct {
 	entry *Entry
 	at    int64 // the scheduled instant, Unix nanoseconds
+	// chained fires run after the entry's earlier fires of the same wake
+	// (catch-up), whatever the overlap policy.
+	chained bool
 }
 
 // run is a fire being executed.
@@ -36,7 +39,13 @@ const (
 	outcomeTimeout  = "timeout"
 	outcomePanic    = "panic"
 	outcomeCanceled = "canceled"
+	outcomeSkipped  = "skipped"
 )
+
+// ErrClaimed is the result of a run that did not start because its
+// occurrence was already claimed in the Store: by an earlier process, or
+// by another replica sharing the Store.
+var ErrClaimed = errors.New("runtime: occurrence already claimed")
 
 // fire applies f's entry's overlap policy and admits it; it reports false
 // if the run must wait for a free slot. l.mu must be held.
@@ -50,6 +59,10 @@ func (l *Loop) fire(f fire) bool {
 		return true
 	}
 	a := e.activity()
+	if f.chained {
+		a.backlog = append(a.backlog, f.at)
+		return true
+	}
 	if a.active > 0 {
 		switch e.overlap() {
 		case OverlapForbid:
@@ -57,11 +70,11 @@ func (l *Loop) fire(f fire) bool {
 				"scheduled", f.scheduled(), "overlap", OverlapForbid)
 			return true
 		case OverlapQueue:
-			if a.hasPending {
+			if len(a.backlog) > 0 {
 				l.logger.Warn("run skipped: a run is already queued", "job", e.name,
 					"scheduled", f.scheduled(), "overlap", OverlapQueue)
 			} else {
-				a.pending, a.hasPending = f, true
+				a.backlog = append(a.backlog, f.at)
 			}
 			return true
 		case OverlapReplace:
@@ -128,13 +141,24 @@ func (l *Loop) perform(f fire) (r *run, result Run, err error) {
 	}
 	defer r.cancel(nil)
 
-	p := e.policy
-	if p == nil {
-		p = &Policy{}
-	}
+	p := e.policyOrZero()
 	start := l.clock.Now()
 	lag := start.Sub(scheduled)
 	log := l.logger.With("job", e.name, "scheduled", scheduled)
+	if l.store != nil && p.Delivery == AtMostOnce {
+		claimed, cerr := l.store.Claim(ctx, e.name, scheduled)
+		switch {
+		case cerr != nil:
+			err = fmt.Errorf("job %q: claim run: %w", e.name, cerr)
+			log.Error("run not started", "error", err)
+			l.report(result, start, outcomeFailed, err)
+			return r, result, err
+		case !claimed:
+			log.Info("run skipped: occurrence already claimed")
+			l.report(result, start, outcomeSkipped, ErrClaimed)
+			return r, result, ErrClaimed
+		}
+	}
 	log.Info("run started", "lag", lag, "attempt", 1)
 
 	attempts := max(1, p.Retry.Attempts)
@@ -150,9 +174,15 @@ func (l *Loop) perform(f fire) (r *run, result Run, err error) {
 		}
 		result.Attempt++
 	}
+	if err == nil && l.store != nil && p.Delivery == AtLeastOnce {
+		if _, cerr := l.store.Claim(l.ctx, e.name, scheduled); cerr != nil {
+			log.Error("run succeeded but could not be recorded: it may run again after a restart", "error", cerr)
+		}
+	}
 
 	outcome := outcomeOf(err)
-	attrs := []any{"lag", lag, "duration", l.clock.Now().Sub(start), "outcome", outcome, "attempt", result.Attempt}
+	end := l.clock.Now()
+	attrs := []any{"lag", lag, "duration", end.Sub(start), "outcome", outcome, "attempt", result.Attempt}
 	switch {
 	case err == nil:
 		log.Info("run ended", attrs...)
@@ -163,7 +193,15 @@ func (l *Loop) perform(f fire) (r *run, result Run, err error) {
 	default:
 		log.Error("run ended", append(attrs, "error", err)...)
 	}
+	l.report(result, start, outcome, err)
 	return r, result, err
+}
+
+// report hands a run's end to Config.OnRunEnd.
+func (l *Loop) report(r Run, start time.Time, outcome string, err error) {
+	if l.onRunEnd != nil {
+		l.onRunEnd(Report{Run: r, Start: start, End: l.clock.Now(), Outcome: outcome, Err: err})
+	}
 }
 
 // attempt calls fn once, under the policy's timeout, turning a panic into a
@@ -264,12 +302,17 @@ func (l *Loop) finish(e *Entry, r *run, result Run, err error) {
 		}
 		e.notifyNext(result, err)
 	}
-	if a.hasPending && a.active == 0 {
-		p := a.pending
-		a.pending, a.hasPending = fire{}, false
+	if a.active == 0 && len(a.backlog) > 0 {
+		at := a.backlog[0]
+		a.backlog = a.backlog[1:]
+		if len(a.backlog) == 0 {
+			a.backlog = nil
+		}
 		if l.state == stateRunning {
 			a.active++
-			l.admit(p)
+			l.admit(fire{entry: e, at: at})
+		} else {
+			a.backlog = nil
 		}
 	}
 	e.releaseActivity()
@@ -284,14 +327,6 @@ func (e *Entry) notifyNext(result Run, err error) {
 	e.act.next = nil
 	n.run, n.err = result, err
 	close(n.done)
-}
-
-// overlap returns the entry's overlap policy.
-func (e *Entry) overlap() Overlap {
-	if e.policy == nil {
-		return OverlapAllow
-	}
-	return e.policy.Overlap
 }
 
 // scheduled returns the fire's instant in its entry's zone.
