@@ -27,9 +27,9 @@ type Entry struct {
 type activity struct {
 	active int    // fires admitted and not yet ended (running or waiting for a slot)
 	runs   []*run // runs executing now, for OverlapReplace to cancel
-	// backlog holds instants to run, oldest first, once no run is active:
+	// backlog holds fires to run, oldest first, once no run is active:
 	// the one queued run of OverlapQueue, or the catch-up of MisfireRunAll.
-	backlog []int64
+	backlog []fire
 	// replacedBefore: a fire still waiting for a slot whose instant is
 	// before this was superseded (OverlapReplace) and will not start.
 	replacedBefore int64
@@ -119,6 +119,55 @@ func (e *Entry) Remove() {
 		n.err = ErrRemoved
 		close(n.done)
 		e.releaseActivity()
+	}
+}
+
+// Trigger runs the entry now, outside its schedule, as its overlap policy
+// allows, and waits for that run to end (or for ctx). The run's Scheduled
+// instant is the time of the trigger; it is not claimed in the Store, as
+// it is no occurrence of the schedule. A run the overlap policy refuses
+// returns ErrSkipped at once.
+func (e *Entry) Trigger(ctx context.Context) (Run, error) {
+	l := e.loop
+	n := &notice{done: make(chan struct{})}
+	now := l.clock.Now()
+	l.mu.Lock()
+	switch {
+	case e.removed:
+		l.mu.Unlock()
+		return Run{}, ErrRemoved
+	case l.state >= stateStopping:
+		l.mu.Unlock()
+		return Run{}, ErrClosed
+	}
+	l.fire(fire{entry: e, at: now.UnixNano(), done: n})
+	l.mu.Unlock()
+	select {
+	case <-n.done:
+		return n.run, n.err
+	case <-ctx.Done():
+		return Run{}, ctx.Err()
+	}
+}
+
+// Update replaces the entry's function and policy, as a configuration
+// reload does; runs already going finish with the old ones. The schedule
+// and the next fire instant stay as they are.
+func (e *Entry) Update(fn Func, p *Policy) {
+	l := e.loop
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e.index < 0 {
+		e.fn, e.policy = fn, p
+		return
+	}
+	// The heap key includes the jitter, which the new policy may change.
+	at := l.heap[e.index].at - e.jitter()
+	l.heapRemove(int(e.index))
+	e.fn, e.policy = fn, p
+	l.heapPush(e, at+e.rejitter())
+	if e.index == 0 {
+		l.notify()
 	}
 }
 

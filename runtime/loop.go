@@ -538,6 +538,7 @@ func (l *Loop) shutdown() {
 	dropped := l.waiting.len()
 	for f, ok := l.waiting.pop(); ok; f, ok = l.waiting.pop() {
 		f.entry.activity().active--
+		f.close(Run{Job: f.entry.name, Scheduled: f.scheduled()}, ErrClosed)
 		f.entry.releaseActivity()
 	}
 	running := l.running

@@ -694,3 +694,61 @@ func TestRunTwice(t *testing.T) {
 		}
 	})
 }
+
+func TestTriggerRunsNowAndWaits(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		h := newHarness(t, runtime.Config{})
+		var rec recorder
+		e := h.add(runtime.Job{Name: "daily", Spec: "0 3 * * *", Func: rec.record})
+		h.start()
+		h.advance(90 * time.Second)
+		r, err := e.Trigger(context.Background())
+		if err != nil || r.Job != "daily" || !r.Scheduled.Equal(t0.Add(90*time.Second)) {
+			t.Fatalf("Trigger = %+v, %v", r, err)
+		}
+		if got, want := e.NextFire(), time.Date(2026, 3, 3, 3, 0, 0, 0, time.UTC); !got.Equal(want) {
+			t.Errorf("the trigger moved the schedule: NextFire = %v, want %v", got, want)
+		}
+	})
+}
+
+func TestTriggerHonoursOverlap(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		h := newHarness(t, runtime.Config{})
+		b := newBlocker()
+		e := h.add(runtime.Job{Name: "j", Spec: "0 * * * * *", Func: b.run, Policy: &runtime.Policy{Overlap: runtime.OverlapForbid}})
+		h.start()
+		h.advance(time.Minute)
+		<-b.started
+		if _, err := e.Trigger(context.Background()); !errors.Is(err, runtime.ErrSkipped) {
+			t.Errorf("Trigger while running under forbid: %v, want ErrSkipped", err)
+		}
+		close(b.release)
+		e.Remove()
+		if _, err := e.Trigger(context.Background()); !errors.Is(err, runtime.ErrRemoved) {
+			t.Errorf("Trigger on a removed entry: %v", err)
+		}
+	})
+}
+
+func TestUpdateKeepsTheNextFire(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		h := newHarness(t, runtime.Config{})
+		var before, after recorder
+		e := h.add(runtime.Job{Name: "j", Spec: "*/10 * * * * *", Func: before.record})
+		h.start()
+		h.advance(15 * time.Second)
+		next := e.NextFire()
+		e.Update(after.record, &runtime.Policy{Jitter: time.Second, StableJitter: true})
+		if !e.NextFire().Equal(next) {
+			t.Errorf("NextFire moved from %v to %v", next, e.NextFire())
+		}
+		h.advance(20 * time.Second)
+		if got := scheduledTimes(before.list()); got != "10:00:10" {
+			t.Errorf("old function ran at %q", got)
+		}
+		if got := scheduledTimes(after.list()); got != "10:00:20 10:00:30" {
+			t.Errorf("new function ran at %q", got)
+		}
+	})
+}

@@ -16,6 +16,16 @@ type fire struct {
 	// chained fires run after the entry's earlier fires of the same wake
 	// (catch-up), whatever the overlap policy.
 	chained bool
+	// done is set for a run started by Entry.Trigger, which waits on it.
+	done *notice
+}
+
+// close reports the fire's outcome to Entry.Trigger, if it came from there.
+func (f fire) close(r Run, err error) {
+	if f.done != nil {
+		f.done.run, f.done.err = r, err
+		close(f.done.done)
+	}
 }
 
 // run is a fire being executed.
@@ -47,20 +57,24 @@ const (
 // by another replica sharing the Store.
 var ErrClaimed = errors.New("runtime: occurrence already claimed")
 
+// ErrSkipped is the result of a triggered run that the entry's overlap
+// policy refused.
+var ErrSkipped = errors.New("runtime: run skipped by the overlap policy")
+
 // fire applies f's entry's overlap policy and admits it; it reports false
 // if the run must wait for a free slot. l.mu must be held.
 func (l *Loop) fire(f fire) bool {
 	e := f.entry
 	if e.fn == nil {
 		// Nothing to run: only wake those waiting in Next.
-		if e.act != nil && e.act.next != nil {
-			e.notifyNext(Run{Job: e.name, Scheduled: f.scheduled(), Attempt: 1}, nil)
-		}
+		r := Run{Job: e.name, Scheduled: f.scheduled(), Attempt: 1}
+		e.notifyNext(r, nil)
+		f.close(r, nil)
 		return true
 	}
 	a := e.activity()
 	if f.chained {
-		a.backlog = append(a.backlog, f.at)
+		a.backlog = append(a.backlog, f)
 		return true
 	}
 	if a.active > 0 {
@@ -68,13 +82,15 @@ func (l *Loop) fire(f fire) bool {
 		case OverlapForbid:
 			l.logger.Warn("run skipped: previous run still going", "job", e.name,
 				"scheduled", f.scheduled(), "overlap", OverlapForbid)
+			f.close(Run{Job: e.name, Scheduled: f.scheduled()}, ErrSkipped)
 			return true
 		case OverlapQueue:
 			if len(a.backlog) > 0 {
 				l.logger.Warn("run skipped: a run is already queued", "job", e.name,
 					"scheduled", f.scheduled(), "overlap", OverlapQueue)
+				f.close(Run{Job: e.name, Scheduled: f.scheduled()}, ErrSkipped)
 			} else {
-				a.backlog = append(a.backlog, f.at)
+				a.backlog = append(a.backlog, f)
 			}
 			return true
 		case OverlapReplace:
@@ -106,7 +122,7 @@ func (l *Loop) execute(f fire) {
 	for {
 		r, result, err := l.perform(f)
 		l.mu.Lock()
-		l.finish(f.entry, r, result, err)
+		l.finish(f, r, result, err)
 		next, ok := l.waiting.pop()
 		if !ok {
 			l.running--
@@ -124,6 +140,7 @@ func (l *Loop) perform(f fire) (r *run, result Run, err error) {
 	e := f.entry
 	l.mu.Lock()
 	a := e.act
+	fn, p := e.fn, e.policyOrZero() // Update may replace them meanwhile
 	superseded := f.at < a.replacedBefore
 	var ctx context.Context
 	if !superseded {
@@ -137,15 +154,15 @@ func (l *Loop) perform(f fire) (r *run, result Run, err error) {
 	result = Run{Job: e.name, Scheduled: scheduled, Attempt: 1}
 	if superseded {
 		l.logger.Warn("run skipped: replaced while waiting for a slot", "job", e.name, "scheduled", scheduled)
-		return nil, result, nil
+		return nil, result, ErrReplaced
 	}
 	defer r.cancel(nil)
 
-	p := e.policyOrZero()
 	start := l.clock.Now()
 	lag := start.Sub(scheduled)
 	log := l.logger.With("job", e.name, "scheduled", scheduled)
-	if l.store != nil && p.Delivery == AtMostOnce {
+	claims := l.store != nil && f.done == nil // a triggered run is no occurrence
+	if claims && p.Delivery == AtMostOnce {
 		claimed, cerr := l.store.Claim(ctx, e.name, scheduled)
 		switch {
 		case cerr != nil:
@@ -163,7 +180,7 @@ func (l *Loop) perform(f fire) (r *run, result Run, err error) {
 
 	attempts := max(1, p.Retry.Attempts)
 	for {
-		err = l.attempt(ctx, e.fn, result, p.Timeout)
+		err = l.attempt(ctx, fn, result, p.Timeout)
 		if err == nil || result.Attempt >= attempts || ctx.Err() != nil {
 			break
 		}
@@ -174,7 +191,7 @@ func (l *Loop) perform(f fire) (r *run, result Run, err error) {
 		}
 		result.Attempt++
 	}
-	if err == nil && l.store != nil && p.Delivery == AtLeastOnce {
+	if err == nil && claims && p.Delivery == AtLeastOnce {
 		if _, cerr := l.store.Claim(l.ctx, e.name, scheduled); cerr != nil {
 			log.Error("run succeeded but could not be recorded: it may run again after a restart", "error", cerr)
 		}
@@ -286,9 +303,10 @@ func (l *Loop) sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// finish does an entry's bookkeeping once a run has ended: Next waiters,
-// the queued run, the activity record. l.mu must be held.
-func (l *Loop) finish(e *Entry, r *run, result Run, err error) {
+// finish does an entry's bookkeeping once a run has ended: Next and
+// Trigger waiters, the backlog, the activity record. l.mu must be held.
+func (l *Loop) finish(f fire, r *run, result Run, err error) {
+	e := f.entry
 	a := e.act
 	a.active--
 	if r != nil {
@@ -302,16 +320,22 @@ func (l *Loop) finish(e *Entry, r *run, result Run, err error) {
 		}
 		e.notifyNext(result, err)
 	}
+	f.close(result, err)
 	if a.active == 0 && len(a.backlog) > 0 {
-		at := a.backlog[0]
+		next := a.backlog[0]
+		a.backlog[0] = fire{}
 		a.backlog = a.backlog[1:]
-		if len(a.backlog) == 0 {
-			a.backlog = nil
-		}
 		if l.state == stateRunning {
 			a.active++
-			l.admit(fire{entry: e, at: at})
+			l.admit(next)
 		} else {
+			next.close(Run{Job: e.name, Scheduled: next.scheduled()}, ErrClosed)
+			for _, b := range a.backlog {
+				b.close(Run{Job: e.name, Scheduled: b.scheduled()}, ErrClosed)
+			}
+			a.backlog = nil
+		}
+		if len(a.backlog) == 0 {
 			a.backlog = nil
 		}
 	}
