@@ -4,6 +4,7 @@ import (
 	"context"
 	"hash/fnv"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 )
 
@@ -18,7 +19,10 @@ type Entry struct {
 	// The fields below are guarded by loop.mu.
 	index   int32 // position in loop.heap, -1 when not scheduled
 	removed bool
-	act     *activity // nil while the entry has nothing going on
+	// act is nil while the entry has nothing going on. It is written under
+	// loop.mu; a run's end reads it without the lock to learn whether
+	// anybody waits on it.
+	act atomic.Pointer[activity]
 }
 
 // activity is what an entry has going on: runs admitted, a queued run,
@@ -46,16 +50,18 @@ type notice struct {
 
 // activity returns e.act, creating it. loop.mu must be held.
 func (e *Entry) activity() *activity {
-	if e.act == nil {
-		e.act = &activity{}
+	a := e.act.Load()
+	if a == nil {
+		a = &activity{}
+		e.act.Store(a)
 	}
-	return e.act
+	return a
 }
 
 // releaseActivity drops e.act once nothing is going on. loop.mu must be held.
 func (e *Entry) releaseActivity() {
-	if a := e.act; a != nil && a.active == 0 && len(a.backlog) == 0 && a.next == nil && len(a.runs) == 0 && a.jitter == 0 {
-		e.act = nil
+	if a := e.act.Load(); a != nil && a.active == 0 && len(a.backlog) == 0 && a.next == nil && len(a.runs) == 0 && a.jitter == 0 {
+		e.act.Store(nil)
 	}
 }
 
@@ -113,9 +119,9 @@ func (e *Entry) Remove() {
 		l.heapRemove(int(e.index))
 	}
 	e.removed = true
-	if e.act != nil && e.act.next != nil {
-		n := e.act.next
-		e.act.next = nil
+	if a := e.act.Load(); a != nil && a.next != nil {
+		n := a.next
+		a.next = nil
 		n.err = ErrRemoved
 		close(n.done)
 		e.releaseActivity()
@@ -234,8 +240,8 @@ func (e *Entry) jitter() int64 {
 		h := fnv.New64a()
 		h.Write([]byte(e.name))
 		return int64(h.Sum64() % uint64(p.Jitter))
-	case e.act != nil:
-		return e.act.jitter
+	case e.act.Load() != nil:
+		return e.act.Load().jitter
 	}
 	return 0
 }

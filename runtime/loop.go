@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/scheduler-dev/scheduler/schedule"
@@ -111,15 +112,22 @@ type Loop struct {
 	// tasks counts every goroutine running a fire or a Go function.
 	tasks sync.WaitGroup
 
+	// Slots: running counts goroutines executing fires, at most limit; the
+	// fires beyond wait in waiting, first come first served.
+	running    atomic.Int64
+	waitingLen atomic.Int64
+	slotMu     sync.Mutex
+	waiting    queue[fire] // guarded by slotMu
+
 	mu        sync.Mutex
 	state     loopState
 	heap      []heapItem
 	schedules map[scheduleKey]*compiled
-	running   int         // fire goroutines, each holding a slot
-	waiting   queue[fire] // fires waiting for a slot
+	starting  *[]fire // during fireDue: runs to start once mu is released
 	atStart   []*Entry    // @start entries waiting for Run
 	due       []int32     // scratch for Run
 	fires     []fire      // scratch for Run
+	starts    []fire      // scratch for Run
 }
 
 type loopState uint8
@@ -366,7 +374,17 @@ const lateTolerance = int64(time.Second)
 func (l *Loop) fireDue(now time.Time) time.Duration {
 	nowNanos := now.UnixNano()
 	l.mu.Lock()
-	defer l.mu.Unlock()
+	starts := l.starts[:0]
+	l.starting = &starts
+	defer func() {
+		l.starting = nil
+		l.mu.Unlock()
+		for _, f := range starts {
+			go l.execute(f)
+		}
+		clear(starts)
+		l.starts = starts[:0]
+	}()
 
 	// Start the due runs before computing any next instant, so that the lag
 	// of a burst is the cost of starting it and nothing else. The common
@@ -401,7 +419,7 @@ func (l *Loop) fireDue(now time.Time) time.Duration {
 	}
 	if queued > 0 {
 		l.logger.Warn("max_concurrent reached: fires wait for a free slot",
-			"waiting", l.waiting.len(), "max_concurrent", l.limit)
+			"waiting", l.waitingLen.Load(), "max_concurrent", l.limit)
 	}
 
 	// Reschedule bottom-up: the due entries are a top subtree of the heap, so
@@ -458,13 +476,20 @@ func (l *Loop) owed(e *Entry, first, now int64, fires []fire) (_ []fire, last in
 		}
 	}
 	caught, total := e.sched.latest(first, oldest, boundary, keep)
-	for k, at := range caught {
-		fires = append(fires, fire{entry: e, at: at, chained: k > 0})
+	start := len(fires)
+	for _, at := range caught {
+		fires = append(fires, fire{entry: e, at: at})
 	}
 	last = boundary - 1
 	for at := e.sched.next(last); at != 0 && at <= now; at = e.sched.next(at) {
-		fires = append(fires, fire{entry: e, at: at, chained: len(caught) > 0})
+		fires = append(fires, fire{entry: e, at: at})
 		last = at
+	}
+	if owed := fires[start:]; len(owed) > 1 {
+		// One after another, oldest first: the rest wait for the first.
+		for k := range owed {
+			owed[k].tracked, owed[k].chained = true, k > 0
+		}
 	}
 	return fires, last, total - len(caught)
 }
@@ -535,13 +560,16 @@ func (l *Loop) shutdown() {
 	l.mu.Lock()
 	l.state = stateStopping
 	close(l.stopping)
-	dropped := l.waiting.len()
-	for f, ok := l.waiting.pop(); ok; f, ok = l.waiting.pop() {
-		f.entry.activity().active--
+	dropped := 0
+	for f, ok := l.takeWaiting(); ok; f, ok = l.takeWaiting() {
+		dropped++
+		if f.tracked {
+			f.entry.activity().active--
+		}
 		f.close(Run{Job: f.entry.name, Scheduled: f.scheduled()}, ErrClosed)
 		f.entry.releaseActivity()
 	}
-	running := l.running
+	running := l.running.Load()
 	l.mu.Unlock()
 
 	l.logger.Info("loop stopping", "running", running, "dropped_waiting", dropped, "grace", l.grace)

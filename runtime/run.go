@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"runtime/debug"
 	"time"
@@ -13,11 +14,20 @@ import (
 type fire struct {
 	entry *Entry
 	at    int64 // the scheduled instant, Unix nanoseconds
+	// fn and policy are the entry's when it fired: Entry.Update may replace
+	// them while the run waits for a slot or goes on.
+	fn     Func
+	policy *Policy
+	// done is set for a run started by Entry.Trigger, which waits on it.
+	done *notice
 	// chained fires run after the entry's earlier fires of the same wake
 	// (catch-up), whatever the overlap policy.
 	chained bool
-	// done is set for a run started by Entry.Trigger, which waits on it.
-	done *notice
+	// tracked fires count in the entry's activity (overlap, catch-up
+	// backlog, Trigger); plain allow-overlap runs skip that bookkeeping and
+	// its lock. Catch-up fires come tracked, so that the chain behind the
+	// first one waits for it.
+	tracked bool
 }
 
 // close reports the fire's outcome to Entry.Trigger, if it came from there.
@@ -28,7 +38,7 @@ func (f fire) close(r Run, err error) {
 	}
 }
 
-// run is a fire being executed.
+// run is a fire being executed under an overlap policy that may cancel it.
 type run struct {
 	cancel context.CancelCauseFunc
 }
@@ -61,24 +71,30 @@ var ErrClaimed = errors.New("runtime: occurrence already claimed")
 // policy refused.
 var ErrSkipped = errors.New("runtime: run skipped by the overlap policy")
 
-// fire applies f's entry's overlap policy and admits it; it reports false
-// if the run must wait for a free slot. l.mu must be held.
+// fire applies f's entry's overlap policy and admits it. It reports false
+// if the run must wait for a free slot. l.mu must be held; a run that got
+// a slot is started at once, or, during fireDue, once the lock is released.
 func (l *Loop) fire(f fire) bool {
 	e := f.entry
-	if e.fn == nil {
-		// Nothing to run: only wake those waiting in Next.
+	f.fn, f.policy = e.fn, e.policyOrZero()
+	if f.fn == nil {
+		// Nothing to run: only wake those waiting in Next or Trigger.
 		r := Run{Job: e.name, Scheduled: f.scheduled(), Attempt: 1}
 		e.notifyNext(r, nil)
 		f.close(r, nil)
 		return true
 	}
+	if f.policy.Overlap == OverlapAllow && !f.tracked && f.done == nil {
+		return l.admit(f)
+	}
+	f.tracked = true
 	a := e.activity()
 	if f.chained {
 		a.backlog = append(a.backlog, f)
 		return true
 	}
 	if a.active > 0 {
-		switch e.overlap() {
+		switch f.policy.Overlap {
 		case OverlapForbid:
 			l.logger.Warn("run skipped: previous run still going", "job", e.name,
 				"scheduled", f.scheduled(), "overlap", OverlapForbid)
@@ -104,16 +120,66 @@ func (l *Loop) fire(f fire) bool {
 	return l.admit(f)
 }
 
-// admit starts f if a slot is free, or queues it. l.mu must be held.
+// admit starts f if a slot is free, or queues it for one; it reports
+// whether f got a slot. l.mu must be held. While fireDue holds the lock it
+// collects the runs to start and starts them once it has let go, so that
+// new goroutines never queue up on the loop's lock.
 func (l *Loop) admit(f fire) bool {
-	if l.running < l.limit {
-		l.running++
-		l.tasks.Add(1)
-		go l.execute(f)
-		return true
+	if !l.acquireSlot() {
+		l.slotMu.Lock()
+		l.waiting.push(f)
+		l.waitingLen.Store(int64(l.waiting.len()))
+		l.slotMu.Unlock()
+		// A slot may have been released between the two steps: take it, or
+		// the fire would wait for the next run to end.
+		if l.acquireSlot() {
+			if g, ok := l.takeWaiting(); ok {
+				l.start(g)
+			} else {
+				l.releaseSlot()
+			}
+		}
+		return false
 	}
-	l.waiting.push(f)
-	return false
+	l.start(f)
+	return true
+}
+
+// start runs f in a new goroutine holding a slot, now or, during
+// fireDue, once the loop's lock is released.
+func (l *Loop) start(f fire) {
+	l.tasks.Add(1)
+	if l.starting != nil {
+		*l.starting = append(*l.starting, f)
+		return
+	}
+	go l.execute(f)
+}
+
+func (l *Loop) acquireSlot() bool {
+	for {
+		n := l.running.Load()
+		if n >= int64(l.limit) {
+			return false
+		}
+		if l.running.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+func (l *Loop) releaseSlot() { l.running.Add(-1) }
+
+// takeWaiting pops the oldest fire waiting for a slot.
+func (l *Loop) takeWaiting() (fire, bool) {
+	if l.waitingLen.Load() == 0 {
+		return fire{}, false
+	}
+	l.slotMu.Lock()
+	defer l.slotMu.Unlock()
+	f, ok := l.waiting.pop()
+	l.waitingLen.Store(int64(l.waiting.len()))
+	return f, ok
 }
 
 // execute runs f, then, holding on to its slot, whatever waits for one.
@@ -121,71 +187,83 @@ func (l *Loop) execute(f fire) {
 	defer l.tasks.Done()
 	for {
 		r, result, err := l.perform(f)
-		l.mu.Lock()
 		l.finish(f, r, result, err)
-		next, ok := l.waiting.pop()
-		if !ok {
-			l.running--
-			l.mu.Unlock()
+		if next, ok := l.takeWaiting(); ok {
+			f = next
+			continue
+		}
+		l.releaseSlot()
+		// A fire queued after takeWaiting looked must not be stranded.
+		if l.waitingLen.Load() == 0 || !l.acquireSlot() {
 			return
 		}
-		l.mu.Unlock()
+		next, ok := l.takeWaiting()
+		if !ok {
+			l.releaseSlot()
+			return
+		}
 		f = next
 	}
 }
 
 // perform executes one run of f with its retries, and logs its start and
-// end. r is nil if the run was superseded before it could start.
+// end. r is nil unless the run was cancellable (OverlapReplace).
 func (l *Loop) perform(f fire) (r *run, result Run, err error) {
-	e := f.entry
-	l.mu.Lock()
-	a := e.act
-	fn, p := e.fn, e.policyOrZero() // Update may replace them meanwhile
-	superseded := f.at < a.replacedBefore
-	var ctx context.Context
-	if !superseded {
+	e, p := f.entry, f.policy
+	scheduled := f.scheduled()
+	result = Run{Job: e.name, Scheduled: scheduled, Attempt: 1}
+	ctx := l.ctx
+	if p.Overlap == OverlapReplace {
+		l.mu.Lock()
+		a := e.act.Load()
+		if f.at < a.replacedBefore {
+			l.mu.Unlock()
+			l.logger.Warn("run skipped: replaced while waiting for a slot", "job", e.name, "scheduled", scheduled)
+			return nil, result, ErrReplaced
+		}
 		r = &run{}
 		ctx, r.cancel = context.WithCancelCause(l.ctx)
 		a.runs = append(a.runs, r)
+		l.mu.Unlock()
+		defer r.cancel(nil)
 	}
-	l.mu.Unlock()
-
-	scheduled := f.scheduled()
-	result = Run{Job: e.name, Scheduled: scheduled, Attempt: 1}
-	if superseded {
-		l.logger.Warn("run skipped: replaced while waiting for a slot", "job", e.name, "scheduled", scheduled)
-		return nil, result, ErrReplaced
-	}
-	defer r.cancel(nil)
 
 	start := l.clock.Now()
 	lag := start.Sub(scheduled)
-	log := l.logger.With("job", e.name, "scheduled", scheduled)
+	logging := l.logger.Enabled(ctx, slog.LevelError)
+	var log *slog.Logger
+	if logging {
+		log = l.logger.With("job", e.name, "scheduled", scheduled)
+	}
 	claims := l.store != nil && f.done == nil // a triggered run is no occurrence
 	if claims && p.Delivery == AtMostOnce {
 		claimed, cerr := l.store.Claim(ctx, e.name, scheduled)
 		switch {
 		case cerr != nil:
 			err = fmt.Errorf("job %q: claim run: %w", e.name, cerr)
-			log.Error("run not started", "error", err)
+			l.logger.Error("run not started", "job", e.name, "scheduled", scheduled, "error", err)
 			l.report(result, start, outcomeFailed, err)
 			return r, result, err
 		case !claimed:
-			log.Info("run skipped: occurrence already claimed")
+			l.logger.Info("run skipped: occurrence already claimed", "job", e.name, "scheduled", scheduled)
 			l.report(result, start, outcomeSkipped, ErrClaimed)
 			return r, result, ErrClaimed
 		}
 	}
-	log.Info("run started", "lag", lag, "attempt", 1)
+	if logging {
+		log.Info("run started", "lag", lag, "attempt", 1)
+	}
 
 	attempts := max(1, p.Retry.Attempts)
 	for {
-		err = l.attempt(ctx, fn, result, p.Timeout)
+		err = l.attempt(ctx, f.fn, result, p.Timeout)
 		if err == nil || result.Attempt >= attempts || ctx.Err() != nil {
 			break
 		}
 		delay := backoff(p.Retry, result.Attempt)
-		log.Warn("attempt failed, retrying", "attempt", result.Attempt, "retry_in", delay, "error", err)
+		if logging {
+			log.Warn("attempt failed, retrying", "attempt", result.Attempt, "retry_in", delay, "error", err)
+		}
 		if !l.sleep(ctx, delay) {
 			break
 		}
@@ -193,22 +271,24 @@ func (l *Loop) perform(f fire) (r *run, result Run, err error) {
 	}
 	if err == nil && claims && p.Delivery == AtLeastOnce {
 		if _, cerr := l.store.Claim(l.ctx, e.name, scheduled); cerr != nil {
-			log.Error("run succeeded but could not be recorded: it may run again after a restart", "error", cerr)
+			l.logger.Error("run succeeded but could not be recorded: it may run again after a restart",
+				"job", e.name, "scheduled", scheduled, "error", cerr)
 		}
 	}
 
 	outcome := outcomeOf(err)
-	end := l.clock.Now()
-	attrs := []any{"lag", lag, "duration", end.Sub(start), "outcome", outcome, "attempt", result.Attempt}
-	switch {
-	case err == nil:
-		log.Info("run ended", attrs...)
-	case outcome == outcomePanic:
-		var pe *PanicError
-		errors.As(err, &pe)
-		log.Error("run ended", append(attrs, "error", err, "stack", string(pe.Stack))...)
-	default:
-		log.Error("run ended", append(attrs, "error", err)...)
+	if logging {
+		attrs := []any{"lag", lag, "duration", l.clock.Now().Sub(start), "outcome", outcome, "attempt", result.Attempt}
+		switch {
+		case err == nil:
+			log.Info("run ended", attrs...)
+		case outcome == outcomePanic:
+			var pe *PanicError
+			errors.As(err, &pe)
+			log.Error("run ended", append(attrs, "error", err, "stack", string(pe.Stack))...)
+		default:
+			log.Error("run ended", append(attrs, "error", err)...)
+		}
 	}
 	l.report(result, start, outcome, err)
 	return r, result, err
@@ -304,10 +384,20 @@ func (l *Loop) sleep(ctx context.Context, d time.Duration) bool {
 }
 
 // finish does an entry's bookkeeping once a run has ended: Next and
-// Trigger waiters, the backlog, the activity record. l.mu must be held.
+// Trigger waiters, the backlog, the activity record.
 func (l *Loop) finish(f fire, r *run, result Run, err error) {
 	e := f.entry
-	a := e.act
+	if !f.tracked && e.act.Load() == nil {
+		return // nobody waits: the common case takes no lock
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e.notifyNext(result, err)
+	if !f.tracked {
+		e.releaseActivity()
+		return
+	}
+	a := e.act.Load()
 	a.active--
 	if r != nil {
 		for i, x := range a.runs {
@@ -318,7 +408,6 @@ func (l *Loop) finish(f fire, r *run, result Run, err error) {
 				break
 			}
 		}
-		e.notifyNext(result, err)
 	}
 	f.close(result, err)
 	if a.active == 0 && len(a.backlog) > 0 {
@@ -344,11 +433,12 @@ func (l *Loop) finish(f fire, r *run, result Run, err error) {
 
 // notifyNext wakes the goroutines waiting in Next. l.mu must be held.
 func (e *Entry) notifyNext(result Run, err error) {
-	if e.act == nil || e.act.next == nil {
+	a := e.act.Load()
+	if a == nil || a.next == nil {
 		return
 	}
-	n := e.act.next
-	e.act.next = nil
+	n := a.next
+	a.next = nil
 	n.run, n.err = result, err
 	close(n.done)
 }
