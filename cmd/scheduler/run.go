@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+
+	"github.com/scheduler-dev/scheduler/jobs"
+	"github.com/scheduler-dev/scheduler/runtime"
+)
+
+func (c *cli) runCommand(args []string) int {
+	f := c.newFlags("run", "run [--config FILE] [--log-format auto|text|json] [--log-level LEVEL]",
+		`Run the jobs of the config file until SIGINT or SIGTERM.
+
+The first signal stops firing, lets running jobs finish for shutdown_grace,
+then cancels them, waits for them and exits 0. A second signal exits 1 at
+once, without waiting. A config error is reported before anything starts,
+with exit status 2. Logs go to stderr.
+`)
+	config := f.configFlag()
+	logFormat := f.String("log-format", "auto", "log `FORMAT`: auto (text on a terminal, else json), text or json")
+	logLevel := f.String("log-level", "info", "the least `LEVEL` logged: debug, info, warn or error")
+	if code, ok := f.parse(args); !ok {
+		return code
+	}
+	path, code, ok := f.configPath(*config)
+	if !ok {
+		return code
+	}
+	logger, err := newLogger(c.stderr, *logFormat, *logLevel)
+	if err != nil {
+		return f.usageError("%v", err)
+	}
+	cfg, err := jobs.Load(path, c.lookupEnv)
+	if err != nil {
+		// jobs.Errors prints one FILE:LINE:COL problem per line.
+		fmt.Fprintln(c.stderr, err)
+		return exitUsage
+	}
+
+	clock := runtime.SystemClock{}
+	loop := runtime.NewLoop(runtime.Config{
+		Clock:         clock,
+		Logger:        logger,
+		MaxConcurrent: cfg.MaxConcurrent,
+		ShutdownGrace: cfg.ShutdownGrace,
+		Location:      cfg.Timezone,
+	})
+	// No client-wide timeout: each job's policy timeout bounds its requests
+	// through the run's context.
+	deps := jobs.Deps{Logger: logger, Clock: clock, HTTPClient: &http.Client{}}
+	for _, j := range cfg.RuntimeJobs(deps) {
+		if _, err := loop.Add(j); err != nil {
+			fmt.Fprintf(c.stderr, "%s: job %q: %v\n", cfg.File, j.Name, err)
+			return exitUsage
+		}
+	}
+	logger.Info("scheduler started",
+		"config", cfg.File,
+		"jobs", len(cfg.Jobs),
+		"timezone", cfg.Timezone.String(),
+		"max_concurrent", cfg.MaxConcurrent,
+		"shutdown_grace", cfg.ShutdownGrace,
+		"version", buildVersion())
+	return c.serve(loop, logger)
+}
+
+// signalError is the cancellation cause of the loop's context after a stop
+// signal.
+type signalError struct{ sig os.Signal }
+
+func (e *signalError) Error() string { return "received " + e.sig.String() }
+
+// serve runs loop until the first SIGINT or SIGTERM, then shuts it down
+// gracefully; a second signal abandons the shutdown. It returns the exit
+// status.
+func (c *cli) serve(loop *runtime.Loop, logger *slog.Logger) int {
+	// Two slots: the second signal must not be lost while the first is
+	// being handled.
+	sigs := make(chan os.Signal, 2)
+	stop := c.notify(sigs)
+	defer stop()
+
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	done := make(chan error, 1)
+	go func() { done <- loop.Run(ctx) }()
+
+	select {
+	case err := <-done:
+		logger.Error("scheduler stopped: the loop ended without a stop signal", "err", errString(err))
+		return exitFailure
+	case sig := <-sigs:
+		logger.Info("shutting down: no new runs; waiting for running jobs", "signal", sig.String())
+		cancel(&signalError{sig})
+	}
+
+	select {
+	case err := <-done:
+		if err != nil && !errors.Is(err, context.Canceled) && !errors.As(err, new(*signalError)) {
+			logger.Error("scheduler stopped: shutdown failed", "err", err.Error())
+			return exitFailure
+		}
+		logger.Info("scheduler stopped")
+		return exitOK
+	case sig := <-sigs:
+		// Running jobs are abandoned; exec jobs' process groups may outlive
+		// us, which is what the operator asked for by signalling twice.
+		logger.Error("scheduler stopped: second signal, not waiting for running jobs", "signal", sig.String())
+		return exitFailure
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "<nil>"
+	}
+	return err.Error()
+}

@@ -1,0 +1,37 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/scheduler-dev/scheduler/jobs"
+)
+
+func (c *cli) validateCommand(args []string) int {
+	f := c.newFlags("validate", "validate [--config FILE]",
+		`Check a config file without running anything.
+
+On success it prints "FILE: N jobs OK" to stdout and exits 0. Otherwise it
+prints every problem to stderr, one per line, as
+  FILE:LINE:COL: job "NAME": field: message
+and exits 2.
+`)
+	config := f.configFlag()
+	if code, ok := f.parse(args); !ok {
+		return code
+	}
+	path, code, ok := f.configPath(*config)
+	if !ok {
+		return code
+	}
+	cfg, err := jobs.Load(path, c.lookupEnv)
+	if err != nil {
+		fmt.Fprintln(c.stderr, err)
+		return exitUsage
+	}
+	noun := "jobs"
+	if len(cfg.Jobs) == 1 {
+		noun = "job"
+	}
+	fmt.Fprintf(c.stdout, "%s: %d %s OK\n", path, len(cfg.Jobs), noun)
+	return exitOK
+}
