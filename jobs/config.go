@@ -30,6 +30,9 @@ type Config struct {
 	// StateDir is where the state store lives (state_dir:); default
 	// $STATE_DIRECTORY (its first entry) when set, else ./.scheduler.
 	StateDir string
+	// History is how many runs the state store keeps per job (history:);
+	// default 100.
+	History int
 	// MaxConcurrent bounds the runs going at once (max_concurrent:); default 256.
 	MaxConcurrent int
 	// ShutdownGrace is how long running jobs get to finish after a stop
@@ -142,6 +145,7 @@ func (d *decoder) config(root *yaml.Node) *Config {
 		File:          d.file,
 		Timezone:      time.Local,
 		StateDir:      "./.scheduler",
+		History:       100,
 		MaxConcurrent: 256,
 		ShutdownGrace: 30 * time.Second,
 	}
@@ -156,7 +160,7 @@ func (d *decoder) config(root *yaml.Node) *Config {
 		return nil
 	}
 	f, _ := d.mapping(root, scope{}, keys{
-		"timezone": true, "state_dir": true, "max_concurrent": false,
+		"timezone": true, "state_dir": true, "history": false, "max_concurrent": false,
 		"shutdown_grace": false, "defaults": false, "jobs": false,
 	})
 	if e := f.get("timezone"); e != nil {
@@ -170,6 +174,14 @@ func (d *decoder) config(root *yaml.Node) *Config {
 				d.errorf(v.node, scope{path: "state_dir"}, "must not be empty")
 			}
 			cfg.StateDir = v.s
+		}
+	}
+	if e := f.get("history"); e != nil {
+		if n, ok := d.integer(e.val, scope{path: "history"}); ok {
+			if n < 1 {
+				d.errorf(e.val, scope{path: "history"}, "must be at least 1")
+			}
+			cfg.History = n
 		}
 	}
 	if e := f.get("max_concurrent"); e != nil {

@@ -59,7 +59,7 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name: "top-level telegram block not yet supported",
 			yaml: "telegram: {bot_token: x}\n" + job + "    log: hi\n",
-			want: []string{"FILE:1:1: telegram: unknown key (want one of: defaults, jobs, max_concurrent, shutdown_grace, state_dir, timezone)"},
+			want: []string{"FILE:1:1: telegram: unknown key (want one of: defaults, history, jobs, max_concurrent, shutdown_grace, state_dir, timezone)"},
 		},
 		{
 			name: "missing jobs",
@@ -307,7 +307,7 @@ func TestLoadErrors(t *testing.T) {
 			name: "merge keys",
 			yaml: "base: &b {overlap: forbid}\n" + job + "    <<: *b\n    log: hi\n",
 			want: []string{
-				"FILE:1:1: base: unknown key (want one of: defaults, jobs, max_concurrent, shutdown_grace, state_dir, timezone)",
+				"FILE:1:1: base: unknown key (want one of: defaults, history, jobs, max_concurrent, shutdown_grace, state_dir, timezone)",
 				`FILE:5:5: job "j": <<: merge keys are not supported; use defaults: for shared settings`,
 			},
 		},

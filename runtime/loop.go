@@ -530,7 +530,7 @@ func (l *Loop) logMissed(missed []missedInstants) {
 		return
 	}
 	for _, m := range missed {
-		attrs := []any{"job", m.entry.name, "misfire", m.entry.misfire(), "dropped", m.dropped}
+		attrs := []any{"job", m.entry.name, "misfire", m.entry.misfire().String(), "dropped", m.dropped}
 		if m.entry.index >= 0 {
 			attrs = append(attrs, "resume", time.Unix(0, l.heap[m.entry.index].at).In(m.entry.sched.location))
 		}

@@ -97,13 +97,13 @@ func (l *Loop) fire(f fire) bool {
 		switch f.policy.Overlap {
 		case OverlapForbid:
 			l.logger.Warn("run skipped: previous run still going", "job", e.name,
-				"scheduled", f.scheduled(), "overlap", OverlapForbid)
+				"scheduled", f.scheduled(), "overlap", OverlapForbid.String())
 			f.close(Run{Job: e.name, Scheduled: f.scheduled()}, ErrSkipped)
 			return true
 		case OverlapQueue:
 			if len(a.backlog) > 0 {
 				l.logger.Warn("run skipped: a run is already queued", "job", e.name,
-					"scheduled", f.scheduled(), "overlap", OverlapQueue)
+					"scheduled", f.scheduled(), "overlap", OverlapQueue.String())
 				f.close(Run{Job: e.name, Scheduled: f.scheduled()}, ErrSkipped)
 			} else {
 				a.backlog = append(a.backlog, f)

@@ -408,3 +408,6 @@ func (db *DB) closeBolt() error {
 	}
 	return db.bolt.Close()
 }
+
+// Path returns the path of the state file.
+func (db *DB) Path() string { return db.path }

@@ -653,3 +653,106 @@ func TestHelpAndUsage(t *testing.T) {
 		}
 	})
 }
+
+// TestKillAndRestartCatchesUpOnce kills `scheduler run` with SIGKILL in the
+// middle of an every-second schedule, restarts it on the same state file a
+// few seconds later, and checks that the misfire policy ran exactly one
+// catch-up run and that no instant ran twice.
+func TestKillAndRestartCatchesUpOnce(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	config := writeFile(t, dir, "config.yaml", `timezone: UTC
+state_dir: state
+jobs:
+  - name: tick
+    schedule: "* * * * * *"
+    misfire: run_once
+    log: "tick {{ .Scheduled.Format \"15:04:05\" }}"
+`)
+	started := func(p *proc) []time.Time {
+		var out []time.Time
+		for _, l := range p.snapshot() {
+			if r, ok := parseRecord(l); ok && r["msg"] == "run started" && r["job"] == "tick" {
+				at, err := time.Parse(time.RFC3339Nano, fmt.Sprint(r["scheduled"]))
+				if err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, at)
+			}
+		}
+		return out
+	}
+
+	first := start(t, dir, "run", "--config", config, "--log-format", "json")
+	first.waitFor("a third run", 3, func(l string) bool {
+		r, ok := parseRecord(l)
+		return ok && r["msg"] == "run ended" && r["job"] == "tick"
+	})
+	if err := first.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	first.wait(waitLimit)
+	before := started(first)
+
+	time.Sleep(3 * time.Second) // the process is down: instants go by
+	restart := time.Now()
+	second := start(t, dir, "run", "--config", config, "--log-format", "json")
+	second.waitFor("a third run", 3, func(l string) bool {
+		r, ok := parseRecord(l)
+		return ok && r["msg"] == "run ended" && r["job"] == "tick"
+	})
+	second.signal(syscall.SIGTERM)
+	if code := second.wait(waitLimit); code != 0 {
+		t.Fatalf("exit status %d after SIGTERM", code)
+	}
+	after := started(second)
+
+	seen := map[time.Time]bool{}
+	for _, at := range append(before, after...) {
+		if seen[at] {
+			t.Errorf("instant %s ran twice", at.Format(time.TimeOnly))
+		}
+		seen[at] = true
+	}
+	var catchUp []time.Time
+	for _, at := range after {
+		if at.Before(restart.Add(-time.Second)) {
+			catchUp = append(catchUp, at)
+		}
+	}
+	if len(catchUp) != 1 {
+		t.Fatalf("catch-up runs after the restart: %v, want exactly one", catchUp)
+	}
+	last := before[len(before)-1]
+	if !catchUp[0].After(last.Add(time.Second)) {
+		t.Errorf("the catch-up ran %s, not the latest missed instant (the first process last ran %s)",
+			catchUp[0].Format(time.TimeOnly), last.Format(time.TimeOnly))
+	}
+	if len(after) < 2 || !after[1].Equal(catchUp[0].Add(time.Second)) {
+		t.Errorf("after the catch-up the schedule did not resume every second: %v", after)
+	}
+	second.waitRecord("missed fire instants dropped", "job", "tick", "misfire", "run_once")
+}
+
+// TestCorruptStateFileStopsTheStart checks that a state file that is not a
+// state file is a clear error and exit 2, and is left as it was.
+func TestCorruptStateFileStopsTheStart(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	config := writeFile(t, dir, "config.yaml", "state_dir: state\njobs:\n  - {name: j, schedule: \"@every 1s\", log: hi}\n")
+	if err := os.Mkdir(filepath.Join(dir, "state"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	garbage := []byte("this is not a bbolt file, but it is long enough to look at")
+	path := writeFile(t, filepath.Join(dir, "state"), "state.db", string(garbage))
+	_, stderr, code := runOnce(t, dir, "run", "--config", config)
+	if code != 2 {
+		t.Errorf("exit status %d, want 2", code)
+	}
+	if !strings.Contains(stderr, "state file state/state.db is corrupt") || strings.Contains(stderr, "run started") {
+		t.Errorf("stderr does not name the state file, or a job ran:\n%s", stderr)
+	}
+	if data, _ := os.ReadFile(path); string(data) != string(garbage) {
+		t.Error("the corrupt state file was changed")
+	}
+}

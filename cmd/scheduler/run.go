@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 
 	"github.com/scheduler-dev/scheduler/jobs"
 	"github.com/scheduler-dev/scheduler/runtime"
+	"github.com/scheduler-dev/scheduler/state"
 )
 
 func (c *cli) runCommand(args []string) int {
@@ -42,6 +44,15 @@ with exit status 2. Logs go to stderr.
 		return exitUsage
 	}
 
+	db, err := openState(cfg)
+	if err != nil {
+		// A corrupt, unreadable or locked state file must stop us: starting
+		// from empty would lose or repeat runs.
+		fmt.Fprintln(c.stderr, err)
+		return exitUsage
+	}
+	defer db.Close()
+
 	clock := runtime.SystemClock{}
 	loop := runtime.NewLoop(runtime.Config{
 		Clock:         clock,
@@ -49,6 +60,8 @@ with exit status 2. Logs go to stderr.
 		MaxConcurrent: cfg.MaxConcurrent,
 		ShutdownGrace: cfg.ShutdownGrace,
 		Location:      cfg.Timezone,
+		Store:         db,
+		OnRunEnd:      recordHistory(db, logger),
 	})
 	// No client-wide timeout: each job's policy timeout bounds its requests
 	// through the run's context.
@@ -61,6 +74,7 @@ with exit status 2. Logs go to stderr.
 	}
 	logger.Info("scheduler started",
 		"config", cfg.File,
+		"state", db.Path(),
 		"jobs", len(cfg.Jobs),
 		"timezone", cfg.Timezone.String(),
 		"max_concurrent", cfg.MaxConcurrent,
@@ -120,4 +134,26 @@ func errString(err error) string {
 		return "<nil>"
 	}
 	return err.Error()
+}
+
+// openState opens the state store under the config's state_dir.
+func openState(cfg *jobs.Config) (*state.DB, error) {
+	return state.Open(filepath.Join(cfg.StateDir, "state.db"), state.Options{History: cfg.History})
+}
+
+// recordHistory returns the loop's OnRunEnd hook: each run's outcome goes
+// into its job's bounded history.
+func recordHistory(db *state.DB, logger *slog.Logger) func(runtime.Report) {
+	return func(r runtime.Report) {
+		rec := state.RunRecord{
+			Scheduled: r.Scheduled, Start: r.Start, End: r.End,
+			Attempts: r.Attempt, Outcome: r.Outcome,
+		}
+		if r.Err != nil {
+			rec.Error = r.Err.Error()
+		}
+		if err := db.Record(context.Background(), r.Job, rec); err != nil {
+			logger.Error("could not record the run in the history", "job", r.Job, "error", err)
+		}
+	}
 }
