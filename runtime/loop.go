@@ -123,11 +123,11 @@ type Loop struct {
 	state     loopState
 	heap      []heapItem
 	schedules map[scheduleKey]*compiled
-	starting  *[]fire // during fireDue: runs to start once mu is released
-	atStart   []*Entry    // @start entries waiting for Run
-	due       []int32     // scratch for Run
-	fires     []fire      // scratch for Run
-	starts    []fire      // scratch for Run
+	starting  *[]fire  // during fireDue: runs to start once mu is released
+	atStart   []*Entry // @start entries waiting for Run
+	due       []int32  // scratch for Run
+	fires     []fire   // scratch for Run
+	starts    []fire   // scratch for Run
 }
 
 type loopState uint8
