@@ -179,7 +179,8 @@ func (e *Entry) Update(fn Func, p *Policy) {
 
 // Next waits for the entry's next run to end and returns it with the error
 // the job returned: aiocron's `await crontab.next()`. It returns early with
-// ctx's error, ErrRemoved, or ErrClosed when the loop shuts down.
+// ctx's error, ErrRemoved, or ErrClosed once the loop begins shutting down
+// (no further run will start).
 func (e *Entry) Next(ctx context.Context) (Run, error) {
 	l := e.loop
 	l.mu.Lock()
@@ -199,7 +200,7 @@ func (e *Entry) Next(ctx context.Context) (Run, error) {
 		return n.run, n.err
 	case <-ctx.Done():
 		return Run{}, ctx.Err()
-	case <-l.closed:
+	case <-l.stopping:
 		return Run{}, ErrClosed
 	}
 }

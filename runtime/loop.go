@@ -102,10 +102,9 @@ type Loop struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 
-	// stopping is closed when shutdown begins: no new fire starts and
-	// retries stop waiting. closed is closed when Run has returned.
+	// stopping is closed when shutdown begins: no new fire starts, retries
+	// stop waiting and Entry.Next returns.
 	stopping chan struct{}
-	closed   chan struct{}
 	// wake tells Run that the earliest instant may have changed.
 	wake chan struct{}
 
@@ -168,7 +167,6 @@ func NewLoop(cfg Config) *Loop {
 		ctx:       ctx,
 		cancel:    cancel,
 		stopping:  make(chan struct{}),
-		closed:    make(chan struct{}),
 		wake:      make(chan struct{}, 1),
 		schedules: make(map[scheduleKey]*compiled),
 	}
@@ -593,6 +591,5 @@ func (l *Loop) shutdown() {
 	l.mu.Lock()
 	l.state = stateClosed
 	l.mu.Unlock()
-	close(l.closed)
 	l.logger.Info("loop stopped")
 }

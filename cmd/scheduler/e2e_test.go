@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -106,9 +107,15 @@ type proc struct {
 // start runs the binary with args in dir, without $SCHEDULER_CONFIG.
 func start(t *testing.T, dir string, args ...string) *proc {
 	t.Helper()
+	return startEnv(t, dir, nil, args...)
+}
+
+// startEnv is start with env added to the environment.
+func startEnv(t *testing.T, dir string, env []string, args ...string) *proc {
+	t.Helper()
 	cmd := exec.Command(binary(t), args...)
 	cmd.Dir = dir
-	cmd.Env = environ()
+	cmd.Env = append(environ(), env...)
 	// Its own process group, so that cleanup can kill what is left of it
 	// without touching the test.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -754,5 +761,67 @@ func TestCorruptStateFileStopsTheStart(t *testing.T) {
 	}
 	if data, _ := os.ReadFile(path); string(data) != string(garbage) {
 		t.Error("the corrupt state file was changed")
+	}
+}
+
+// TestSystemdNotify runs the binary under a fake $NOTIFY_SOCKET, as systemd
+// would with Type=notify and WatchdogSec=2s, and checks what it says, in
+// order: ready (with a status), watchdog pings from the loop, stopping.
+func TestSystemdNotify(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "notify.sock")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	messages := make(chan string, 100)
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := conn.Read(buf)
+			if err != nil {
+				close(messages)
+				return
+			}
+			messages <- string(buf[:n])
+		}
+	}()
+	next := func() string {
+		select {
+		case m := <-messages:
+			return m
+		case <-time.After(waitLimit):
+			t.Fatal("no message on NOTIFY_SOCKET")
+			return ""
+		}
+	}
+
+	config := writeFile(t, dir, "config.yaml", "state_dir: state\njobs:\n  - {name: nightly, schedule: \"0 3 * * *\", timezone: UTC, log: hi}\n")
+	p := startEnv(t, dir, []string{"NOTIFY_SOCKET=" + sock, "WATCHDOG_USEC=2000000"}, "run", "--config", config, "--log-format", "json")
+
+	ready := next()
+	if !strings.HasPrefix(ready, "READY=1\nSTATUS=1 jobs; next: nightly at ") || !strings.HasSuffix(ready, "T03:00:00Z") {
+		t.Errorf("first message %q, want READY=1 with the status", ready)
+	}
+	for range 2 {
+		if m := next(); m != "WATCHDOG=1" {
+			t.Errorf("message %q, want WATCHDOG=1", m)
+		}
+	}
+	p.signal(syscall.SIGTERM)
+	for {
+		m := next()
+		if m == "WATCHDOG=1" {
+			continue // a ping may have been on its way
+		}
+		if !strings.HasPrefix(m, "STOPPING=1\n") {
+			t.Errorf("message %q after SIGTERM, want STOPPING=1", m)
+		}
+		break
+	}
+	if code := p.wait(waitLimit); code != 0 {
+		t.Errorf("exit status %d", code)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/coreos/go-systemd/v22/daemon"
+
 	"github.com/scheduler-dev/scheduler/jobs"
 	"github.com/scheduler-dev/scheduler/runtime"
 	"github.com/scheduler-dev/scheduler/state"
@@ -66,11 +68,18 @@ with exit status 2. Logs go to stderr.
 	// No client-wide timeout: each job's policy timeout bounds its requests
 	// through the run's context.
 	deps := jobs.Deps{Logger: logger, Clock: clock, HTTPClient: &http.Client{}}
+	var entries []*runtime.Entry
 	for _, j := range cfg.RuntimeJobs(deps) {
-		if _, err := loop.Add(j); err != nil {
+		e, err := loop.Add(j)
+		if err != nil {
 			fmt.Fprintf(c.stderr, "%s: job %q: %v\n", cfg.File, j.Name, err)
 			return exitUsage
 		}
+		entries = append(entries, e)
+	}
+	systemd := systemdNotifier{logger}
+	if err := systemd.watchdog(loop); err != nil {
+		logger.Error("systemd watchdog not fed", "error", err)
 	}
 	logger.Info("scheduler started",
 		"config", cfg.File,
@@ -80,7 +89,9 @@ with exit status 2. Logs go to stderr.
 		"max_concurrent", cfg.MaxConcurrent,
 		"shutdown_grace", cfg.ShutdownGrace,
 		"version", buildVersion())
-	return c.serve(loop, logger)
+	// Ready: the config is loaded, the state open and every job scheduled.
+	systemd.notify(daemon.SdNotifyReady, "STATUS="+status(entries))
+	return c.serve(loop, logger, systemd)
 }
 
 // signalError is the cancellation cause of the loop's context after a stop
@@ -92,7 +103,7 @@ func (e *signalError) Error() string { return "received " + e.sig.String() }
 // serve runs loop until the first SIGINT or SIGTERM, then shuts it down
 // gracefully; a second signal abandons the shutdown. It returns the exit
 // status.
-func (c *cli) serve(loop *runtime.Loop, logger *slog.Logger) int {
+func (c *cli) serve(loop *runtime.Loop, logger *slog.Logger, systemd systemdNotifier) int {
 	// Two slots: the second signal must not be lost while the first is
 	// being handled.
 	sigs := make(chan os.Signal, 2)
@@ -110,6 +121,7 @@ func (c *cli) serve(loop *runtime.Loop, logger *slog.Logger) int {
 		return exitFailure
 	case sig := <-sigs:
 		logger.Info("shutting down: no new runs; waiting for running jobs", "signal", sig.String())
+		systemd.notify(daemon.SdNotifyStopping, "STATUS=stopping: waiting for running jobs")
 		cancel(&signalError{sig})
 	}
 
