@@ -218,9 +218,12 @@ func (l *Loop) Add(j Job) (*Entry, error) {
 	return e, nil
 }
 
+// scheduleKey identifies a parsed schedule. Zones are compared by name: a
+// reloaded configuration loads its zones anew, and must find its
+// schedules unchanged.
 type scheduleKey struct {
 	spec string
-	loc  *time.Location
+	zone string
 }
 
 // compiled is a parsed schedule shared by every entry with the same spec and
@@ -239,7 +242,7 @@ type compiled struct {
 }
 
 func (l *Loop) compile(spec string, loc *time.Location) (*compiled, error) {
-	key := scheduleKey{spec, loc}
+	key := scheduleKey{spec, loc.String()}
 	if c, ok := l.schedules[key]; ok {
 		return c, nil
 	}
@@ -270,6 +273,19 @@ func (c *compiled) firesWithin(d time.Duration) bool {
 // through millions of instants. Older claims resume from now.
 func (c *compiled) horizon() time.Duration {
 	return 366 * 24 * time.Hour
+}
+
+// sameSchedule reports whether j would get e's schedule: same spec, same
+// zone.
+func (l *Loop) sameSchedule(e *Entry, j Job) bool {
+	loc := j.Location
+	if loc == nil {
+		loc = l.location
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c, err := l.compile(j.Spec, loc)
+	return err == nil && c == e.sched
 }
 
 // next returns the first instant after from (Unix nanoseconds) at which c

@@ -810,6 +810,27 @@ func TestSystemdNotify(t *testing.T) {
 			t.Errorf("message %q, want WATCHDOG=1", m)
 		}
 	}
+	p.signal(syscall.SIGHUP)
+	for {
+		m := next()
+		if m == "WATCHDOG=1" {
+			continue
+		}
+		if !regexp.MustCompile(`^RELOADING=1\nMONOTONIC_USEC=[1-9][0-9]*$`).MatchString(m) {
+			t.Errorf("message %q after SIGHUP, want RELOADING=1 with MONOTONIC_USEC", m)
+		}
+		break
+	}
+	for {
+		m := next()
+		if m == "WATCHDOG=1" {
+			continue
+		}
+		if !strings.HasPrefix(m, "READY=1\nSTATUS=1 jobs; next: nightly at ") {
+			t.Errorf("message %q after the reload, want READY=1 with the status", m)
+		}
+		break
+	}
 	p.signal(syscall.SIGTERM)
 	for {
 		m := next()
@@ -821,6 +842,54 @@ func TestSystemdNotify(t *testing.T) {
 		}
 		break
 	}
+	if code := p.wait(waitLimit); code != 0 {
+		t.Errorf("exit status %d", code)
+	}
+}
+
+// TestReloadOnSIGHUP changes the config file under a running scheduler:
+// SIGHUP applies a valid file (a job added, one kept) and rejects an
+// invalid one whole, keeping the jobs running.
+func TestReloadOnSIGHUP(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	config := writeFile(t, dir, "config.yaml", `state_dir: state
+jobs:
+  - {name: kept, schedule: "@every 1s", log: "kept ran"}
+`)
+	p := start(t, dir, "run", "--config", config, "--log-format", "json")
+	p.waitRecord("kept ran")
+
+	writeFile(t, dir, "config.yaml", `state_dir: state
+jobs:
+  - {name: kept, schedule: "@every 1s", log: "kept ran"}
+  - {name: added, schedule: "@every 1s", log: "added ran"}
+`)
+	p.signal(syscall.SIGHUP)
+	p.waitRecord("configuration reloaded", "added", "[added]", "updated", "[kept]", "removed", "<nil>")
+	p.waitRecord("added ran")
+
+	writeFile(t, dir, "config.yaml", `state_dir: state
+jobs:
+  - {name: kept, schedule: "61 * * * *", log: "kept ran"}
+`)
+	p.signal(syscall.SIGHUP)
+	p.waitRecord("reload rejected: the configuration has errors; the running one stays")
+	ran := func(msg string) int {
+		n := 0
+		for _, l := range p.snapshot() {
+			if r, ok := parseRecord(l); ok && r["msg"] == msg {
+				n++
+			}
+		}
+		return n
+	}
+	before := ran("added ran")
+	p.waitFor("another run of the added job", before+1, func(l string) bool {
+		r, ok := parseRecord(l)
+		return ok && r["msg"] == "added ran"
+	})
+	p.signal(syscall.SIGTERM)
 	if code := p.wait(waitLimit); code != 0 {
 		t.Errorf("exit status %d", code)
 	}

@@ -30,7 +30,7 @@ func main() {
 		lookupEnv: os.LookupEnv,
 		now:       time.Now,
 		notify: func(ch chan<- os.Signal) (stop func()) {
-			signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+			signal.Notify(ch, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 			return func() { signal.Stop(ch) }
 		},
 	}

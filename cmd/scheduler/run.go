@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/coreos/go-systemd/v22/daemon"
 
@@ -68,14 +69,10 @@ with exit status 2. Logs go to stderr.
 	// No client-wide timeout: each job's policy timeout bounds its requests
 	// through the run's context.
 	deps := jobs.Deps{Logger: logger, Clock: clock, HTTPClient: &http.Client{}}
-	var entries []*runtime.Entry
-	for _, j := range cfg.RuntimeJobs(deps) {
-		e, err := loop.Add(j)
-		if err != nil {
-			fmt.Fprintf(c.stderr, "%s: job %q: %v\n", cfg.File, j.Name, err)
-			return exitUsage
-		}
-		entries = append(entries, e)
+	group := runtime.NewGroup(loop)
+	if _, err := group.Apply(cfg.RuntimeJobs(deps)); err != nil {
+		fmt.Fprintf(c.stderr, "%s: %v\n", cfg.File, err)
+		return exitUsage
 	}
 	systemd := systemdNotifier{logger}
 	if err := systemd.watchdog(loop); err != nil {
@@ -90,8 +87,9 @@ with exit status 2. Logs go to stderr.
 		"shutdown_grace", cfg.ShutdownGrace,
 		"version", buildVersion())
 	// Ready: the config is loaded, the state open and every job scheduled.
-	systemd.notify(daemon.SdNotifyReady, "STATUS="+status(entries))
-	return c.serve(loop, logger, systemd)
+	systemd.notify(daemon.SdNotifyReady, "STATUS="+status(group.Entries()))
+	r := &reloader{path: path, lookupEnv: c.lookupEnv, logger: logger, deps: deps, group: group, systemd: systemd, running: cfg}
+	return c.serve(loop, logger, systemd, r.reload)
 }
 
 // signalError is the cancellation cause of the loop's context after a stop
@@ -101,9 +99,9 @@ type signalError struct{ sig os.Signal }
 func (e *signalError) Error() string { return "received " + e.sig.String() }
 
 // serve runs loop until the first SIGINT or SIGTERM, then shuts it down
-// gracefully; a second signal abandons the shutdown. It returns the exit
-// status.
-func (c *cli) serve(loop *runtime.Loop, logger *slog.Logger, systemd systemdNotifier) int {
+// gracefully; a second signal abandons the shutdown. SIGHUP calls reload
+// while the loop runs. It returns the exit status.
+func (c *cli) serve(loop *runtime.Loop, logger *slog.Logger, systemd systemdNotifier, reload func()) int {
 	// Two slots: the second signal must not be lost while the first is
 	// being handled.
 	sigs := make(chan os.Signal, 2)
@@ -115,29 +113,42 @@ func (c *cli) serve(loop *runtime.Loop, logger *slog.Logger, systemd systemdNoti
 	done := make(chan error, 1)
 	go func() { done <- loop.Run(ctx) }()
 
-	select {
-	case err := <-done:
-		logger.Error("scheduler stopped: the loop ended without a stop signal", "err", errString(err))
-		return exitFailure
-	case sig := <-sigs:
-		logger.Info("shutting down: no new runs; waiting for running jobs", "signal", sig.String())
-		systemd.notify(daemon.SdNotifyStopping, "STATUS=stopping: waiting for running jobs")
-		cancel(&signalError{sig})
+	for stopping := false; !stopping; {
+		select {
+		case err := <-done:
+			logger.Error("scheduler stopped: the loop ended without a stop signal", "err", errString(err))
+			return exitFailure
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				reload()
+				continue
+			}
+			logger.Info("shutting down: no new runs; waiting for running jobs", "signal", sig.String())
+			systemd.notify(daemon.SdNotifyStopping, "STATUS=stopping: waiting for running jobs")
+			cancel(&signalError{sig})
+			stopping = true
+		}
 	}
 
-	select {
-	case err := <-done:
-		if err != nil && !errors.Is(err, context.Canceled) && !errors.As(err, new(*signalError)) {
-			logger.Error("scheduler stopped: shutdown failed", "err", err.Error())
+	for {
+		select {
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				logger.Warn("reload ignored: shutting down")
+				continue
+			}
+			// Running jobs are abandoned; exec jobs' process groups may outlive
+			// us, which is what the operator asked for by signalling twice.
+			logger.Error("scheduler stopped: second signal, not waiting for running jobs", "signal", sig.String())
 			return exitFailure
+		case err := <-done:
+			if err != nil && !errors.Is(err, context.Canceled) && !errors.As(err, new(*signalError)) {
+				logger.Error("scheduler stopped: shutdown failed", "err", err.Error())
+				return exitFailure
+			}
+			logger.Info("scheduler stopped")
+			return exitOK
 		}
-		logger.Info("scheduler stopped")
-		return exitOK
-	case sig := <-sigs:
-		// Running jobs are abandoned; exec jobs' process groups may outlive
-		// us, which is what the operator asked for by signalling twice.
-		logger.Error("scheduler stopped: second signal, not waiting for running jobs", "signal", sig.String())
-		return exitFailure
 	}
 }
 

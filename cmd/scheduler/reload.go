@@ -1,0 +1,87 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/coreos/go-systemd/v22/daemon"
+	"golang.org/x/sys/unix"
+
+	"github.com/scheduler-dev/scheduler/jobs"
+	"github.com/scheduler-dev/scheduler/runtime"
+)
+
+// reloader re-reads the config file on SIGHUP and applies its jobs to the
+// running loop.
+type reloader struct {
+	path      string
+	lookupEnv func(string) (string, bool)
+	logger    *slog.Logger
+	deps      jobs.Deps
+	group     *runtime.Group
+	systemd   systemdNotifier
+	running   *jobs.Config // the configuration in force
+}
+
+// reload applies the config file anew: jobs added start, removed ones stop
+// (a run going finishes), and jobs whose schedule did not change keep their
+// next fire instant. An invalid file is rejected whole: the running
+// configuration stays, and the problems go to the log and to systemd's
+// STATUS=.
+func (r *reloader) reload() {
+	r.systemd.notify("RELOADING=1", fmt.Sprintf("MONOTONIC_USEC=%d", monotonicMicros()))
+	status := r.apply()
+	r.systemd.notify(daemon.SdNotifyReady, "STATUS="+status)
+}
+
+// apply loads and applies the file; it returns the STATUS= line to show.
+func (r *reloader) apply() string {
+	cfg, err := jobs.Load(r.path, r.lookupEnv)
+	if err != nil {
+		problems := strings.Split(err.Error(), "\n")
+		r.logger.Error("reload rejected: the configuration has errors; the running one stays",
+			"config", r.path, "problems", problems)
+		return fmt.Sprintf("reload rejected (%d problems, see the log): %s; %s",
+			len(problems), problems[0], status(r.group.Entries()))
+	}
+	r.warnRestartOnly(cfg)
+	ch, err := r.group.Apply(cfg.RuntimeJobs(r.deps))
+	if err != nil {
+		r.logger.Error("reload failed", "config", r.path, "error", err)
+		return "reload failed: " + err.Error()
+	}
+	r.running = cfg
+	r.logger.Info("configuration reloaded", "config", r.path,
+		"added", ch.Added, "updated", ch.Updated, "rescheduled", ch.Rescheduled, "removed", ch.Removed)
+	return status(r.group.Entries())
+}
+
+// warnRestartOnly logs the top-level settings that a reload cannot change
+// in a running process.
+func (r *reloader) warnRestartOnly(cfg *jobs.Config) {
+	old := r.running
+	for _, s := range []struct {
+		key     string
+		was, is any
+	}{
+		{"state_dir", old.StateDir, cfg.StateDir},
+		{"history", old.History, cfg.History},
+		{"max_concurrent", old.MaxConcurrent, cfg.MaxConcurrent},
+		{"shutdown_grace", old.ShutdownGrace, cfg.ShutdownGrace},
+	} {
+		if s.was != s.is {
+			r.logger.Warn("changed setting takes effect at the next restart", "key", s.key, "running", s.was, "new", s.is)
+		}
+	}
+}
+
+// monotonicMicros is CLOCK_MONOTONIC in microseconds, which systemd wants
+// with RELOADING=1.
+func monotonicMicros() int64 {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		return 0
+	}
+	return ts.Nano() / 1000
+}
