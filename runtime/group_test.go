@@ -147,4 +147,3 @@ func onlyJob(runs []runtime.Run, job string) []runtime.Run {
 	}
 	return out
 }
-
