@@ -228,13 +228,6 @@ func (l *Loop) perform(f fire) (r *run, result Run, err error) {
 		defer r.cancel(nil)
 	}
 
-	start := l.clock.Now()
-	lag := start.Sub(scheduled)
-	logging := l.logger.Enabled(ctx, slog.LevelError)
-	var log *slog.Logger
-	if logging {
-		log = l.logger.With("job", e.name, "scheduled", scheduled)
-	}
 	claims := l.store != nil && f.done == nil // a triggered run is no occurrence
 	if claims && p.Delivery == AtMostOnce {
 		claimed, cerr := l.store.Claim(ctx, e.name, scheduled)
@@ -242,15 +235,21 @@ func (l *Loop) perform(f fire) (r *run, result Run, err error) {
 		case cerr != nil:
 			err = fmt.Errorf("job %q: claim run: %w", e.name, cerr)
 			l.logger.Error("run not started", "job", e.name, "scheduled", scheduled, "error", err)
-			l.report(result, start, outcomeFailed, err)
+			l.report(result, l.clock.Now(), outcomeFailed, err)
 			return r, result, err
 		case !claimed:
 			l.logger.Info("run skipped: occurrence already claimed", "job", e.name, "scheduled", scheduled)
-			l.report(result, start, outcomeSkipped, ErrClaimed)
+			l.report(result, l.clock.Now(), outcomeSkipped, ErrClaimed)
 			return r, result, ErrClaimed
 		}
 	}
+	// The lag counts the claim's durable write; the duration is the job's.
+	start := l.clock.Now()
+	lag := start.Sub(scheduled)
+	logging := l.logger.Enabled(ctx, slog.LevelError)
+	var log *slog.Logger
 	if logging {
+		log = l.logger.With("job", e.name, "scheduled", scheduled)
 		log.Info("run started", "lag", lag, "attempt", 1)
 	}
 
