@@ -2,10 +2,8 @@ package jobs
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/scheduler-dev/scheduler/runtime"
 	"github.com/scheduler-dev/scheduler/schedule"
+	"github.com/scheduler-dev/scheduler/telegram"
 )
 
 // Config is a validated configuration file.
@@ -38,6 +37,9 @@ type Config struct {
 	// ShutdownGrace is how long running jobs get to finish after a stop
 	// request before they are cancelled (shutdown_grace:); default 30s.
 	ShutdownGrace time.Duration
+	// Telegram configures the Telegram client (telegram:); nil without the
+	// block, and then no job may use the telegram kind.
+	Telegram *telegram.Config
 	// Jobs are the configured jobs in file order.
 	Jobs []*Job
 }
@@ -66,11 +68,7 @@ type Job struct {
 func Load(path string, lookupEnv func(string) (string, bool)) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, Errors{{File: path, Msg: fmt.Sprintf("cannot read the configuration: %v", err)}}
+		return nil, Errors{{File: path, Msg: fmt.Sprintf("cannot read the configuration: %v", pathError(err))}}
 	}
 	return Parse(path, data, lookupEnv)
 }
@@ -161,7 +159,7 @@ func (d *decoder) config(root *yaml.Node) *Config {
 	}
 	f, _ := d.mapping(root, scope{}, keys{
 		"timezone": true, "state_dir": true, "history": false, "max_concurrent": false,
-		"shutdown_grace": false, "defaults": false, "jobs": false,
+		"shutdown_grace": false, "defaults": false, "telegram": false, "jobs": false,
 	})
 	if e := f.get("timezone"); e != nil {
 		if loc, ok := d.location(e, scope{path: "timezone"}); ok {
@@ -196,6 +194,10 @@ func (d *decoder) config(root *yaml.Node) *Config {
 		if t, ok := d.duration(e.val, scope{path: "shutdown_grace"}); ok {
 			cfg.ShutdownGrace = t
 		}
+	}
+	if e := f.get("telegram"); e != nil {
+		d.hasTelegram = true
+		cfg.Telegram = d.telegramBlock(e, cfg.StateDir)
 	}
 	var defaults policySpec
 	if e := f.get("defaults"); e != nil {

@@ -1,9 +1,7 @@
 package jobs
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -22,6 +20,9 @@ type decoder struct {
 	dir       string // resolves relative *_file paths
 	lookupEnv func(string) (string, bool)
 	errs      Errors
+	// hasTelegram: the file has a telegram: block, so telegram steps may
+	// be used.
+	hasTelegram bool
 }
 
 // scope locates a node for error messages: the job it is in and its dotted
@@ -257,11 +258,7 @@ func (d *decoder) str(e *entry, sc scope) (value, bool) {
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		d.errorf(p.node, fsc, "cannot read %s: %v", shown, err)
+		d.errorf(p.node, fsc, "cannot read %s: %v", shown, pathError(err))
 		return value{}, false
 	}
 	s := string(data)

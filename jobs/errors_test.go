@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/scheduler-dev/scheduler/schedule"
+	"github.com/scheduler-dev/scheduler/telegram"
 )
 
 // TestLoadErrors feeds broken configurations to Load and checks the exact
@@ -57,9 +58,40 @@ func TestLoadErrors(t *testing.T) {
 			want: []string{"FILE:1:1: timezon: unknown key (did you mean timezone?)"},
 		},
 		{
-			name: "top-level telegram block not yet supported",
+			name: "telegram block without credentials",
 			yaml: "telegram: {bot_token: x}\n" + job + "    log: hi\n",
-			want: []string{"FILE:1:1: telegram: unknown key (want one of: defaults, history, jobs, max_concurrent, shutdown_grace, state_dir, timezone)"},
+			want: []string{
+				"FILE:1:11: telegram.app_id: missing (the api_id from my.telegram.org)",
+				"FILE:1:11: telegram.app_hash: missing (the api_hash from my.telegram.org)",
+			},
+		},
+		{
+			name: "telegram block with bad values",
+			yaml: "telegram:\n  app_id: ${SECRET}\n  app_hash: h\n  server: 127.0.0.1:1\n  dc: 0\n  rate_limit: {overall: fast}\n  reconnect: soon\n" + job + "    log: hi\n",
+			want: []string{
+				"FILE:2:3: telegram.public_key_file: missing: a custom server needs its RSA public key (PEM)",
+				"FILE:2:11: telegram.app_id: must be an integer, got (value from the environment or a file, not shown)",
+				"FILE:5:7: telegram.dc: must be a data center number, 1 or more",
+				"FILE:6:25: telegram.rate_limit.overall: " + rateErr("fast"),
+				"FILE:7:14: telegram.reconnect: invalid duration \"soon\" (use Go syntax, e.g. 90s, 1h30m)",
+			},
+		},
+		{
+			name: "telegram actions with bad values",
+			yaml: "telegram: {app_id: 1, app_hash: h, bot_token: t}\n" + job +
+				"    parallel:\n" +
+				"      - telegram: {send: {to: \"not a chat\", text: \"{{ .Nope }}\", parse_mode: rich}}\n" +
+				"      - telegram: {send: {to: me}, file: {to: me, path: x}}\n" +
+				"      - telegram: {messages: {chat: \"@news\", limit: 0}}\n" +
+				"      - telegram: {profile_photo: {path: p/}}\n",
+			want: []string{
+				`FILE:6:31: job "j": parallel[0].telegram.send.to: ` + chatErr("not a chat"),
+				`FILE:6:51: job "j": parallel[0].telegram.send.text: invalid template: line 1:3: executing "text" at <.Nope>: can't evaluate field Nope in type jobs.logData`,
+				`FILE:6:78: job "j": parallel[0].telegram.send.parse_mode: must be none, markdown or html, got "rich"`,
+				`FILE:7:19: job "j": parallel[1].telegram: give exactly one action: send, file, forward, messages or profile_photo`,
+				`FILE:8:53: job "j": parallel[2].telegram.messages.limit: must be at least 1`,
+				`FILE:9:35: job "j": parallel[3].telegram.profile_photo.chat: missing (me, @username, a numeric chat ID or a t.me link)`,
+			},
 		},
 		{
 			name: "missing jobs",
@@ -307,7 +339,7 @@ func TestLoadErrors(t *testing.T) {
 			name: "merge keys",
 			yaml: "base: &b {overlap: forbid}\n" + job + "    <<: *b\n    log: hi\n",
 			want: []string{
-				"FILE:1:1: base: unknown key (want one of: defaults, history, jobs, max_concurrent, shutdown_grace, state_dir, timezone)",
+				"FILE:1:1: base: unknown key (want one of: defaults, history, jobs, max_concurrent, shutdown_grace, state_dir, telegram, timezone)",
 				`FILE:5:5: job "j": <<: merge keys are not supported; use defaults: for shared settings`,
 			},
 		},
@@ -431,4 +463,16 @@ func TestErrorFormat(t *testing.T) {
 			t.Errorf("got %s, want %s", got, tt.want)
 		}
 	}
+}
+
+// rateErr and chatErr are the telegram package's own messages, which the
+// configuration errors carry.
+func rateErr(s string) string {
+	_, err := telegram.ParseRate(s)
+	return err.Error()
+}
+
+func chatErr(s string) string {
+	_, err := telegram.ParseChat(s)
+	return err.Error()
 }

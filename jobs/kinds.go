@@ -26,6 +26,9 @@ type Deps struct {
 	// HTTPClient sends the requests of http jobs; nil means a plain
 	// &http.Client{}.
 	HTTPClient *http.Client
+	// Telegram sends the requests of telegram jobs: the client of the
+	// configuration's telegram: block, logged in.
+	Telegram TelegramClient
 }
 
 func (d Deps) withDefaults() Deps {
@@ -147,11 +150,6 @@ func (d *decoder) step(n *yaml.Node, sc scope) (stepFunc, string) {
 	}
 	e := f.list[0]
 	return kindByName(e.name).compile(d, e, sc.key(e.name)), e.name
-}
-
-func compileTelegram(d *decoder, e *entry, sc scope) stepFunc {
-	d.errorf(e.key, sc, "telegram jobs need a top-level telegram: block")
-	return nil
 }
 
 // logData is what a log template sees.

@@ -23,11 +23,12 @@ const configEnv = "SCHEDULER_CONFIG"
 // cli is the command with its environment made explicit, so that tests can
 // run every subcommand in-process.
 type cli struct {
+	stdin          io.Reader // prompts of login
 	stdout, stderr io.Writer
 	lookupEnv      func(string) (string, bool)
 	now            func() time.Time
-	// notify subscribes ch to SIGINT and SIGTERM and returns a function that
-	// unsubscribes it.
+	// notify subscribes ch to SIGINT, SIGTERM and SIGHUP and returns a
+	// function that unsubscribes it.
 	notify func(ch chan<- os.Signal) (stop func())
 }
 
@@ -43,6 +44,7 @@ var commands = []command{
 	{"run", "run the jobs until SIGINT or SIGTERM", (*cli).runCommand},
 	{"validate", "check a config file and report every problem", (*cli).validateCommand},
 	{"next", "print the next fire instants of each job", (*cli).nextCommand},
+	{"login", "log a Telegram user account in for telegram jobs", (*cli).loginCommand},
 	{"version", "print the version of the scheduler and of Go", (*cli).versionCommand},
 }
 

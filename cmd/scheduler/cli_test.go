@@ -199,7 +199,7 @@ func startServe(t *testing.T) *serveHarness {
 			return func() { close(h.stopped) }
 		},
 	}
-	go func() { h.exit <- c.serve(loop, logger, systemdNotifier{logger}, func() {}) }()
+	go func() { h.exit <- c.serve(loop.Run, logger, systemdNotifier{logger}, func() {}) }()
 	h.signals = <-subscribed
 	t.Cleanup(func() {
 		select {
@@ -261,7 +261,7 @@ func TestServeLoopEndingAloneIsAFailure(t *testing.T) {
 	var errOut strings.Builder
 	c := &cli{stdout: &strings.Builder{}, stderr: &errOut, notify: func(chan<- os.Signal) func() { return func() {} }}
 	logger := slog.New(slog.NewJSONHandler(&errOut, nil))
-	if code := c.serve(loop, logger, systemdNotifier{logger}, func() {}); code != exitFailure {
+	if code := c.serve(loop.Run, logger, systemdNotifier{logger}, func() {}); code != exitFailure {
 		t.Errorf("serve on a closed loop: exit status %d, want 1", code)
 	}
 	if !strings.Contains(errOut.String(), "the loop ended without a stop signal") {

@@ -5,6 +5,7 @@
 //	scheduler run      --config FILE   run the jobs until SIGINT or SIGTERM
 //	scheduler validate --config FILE   check the file, report every problem
 //	scheduler next     --config FILE   print the next fire instants of each job
+//	scheduler login    --config FILE   log a Telegram user account in
 //	scheduler version                  print the version
 //
 // --config defaults to $SCHEDULER_CONFIG. The exit status is 0 on success, 1
@@ -25,6 +26,7 @@ import (
 
 func main() {
 	c := &cli{
+		stdin:     os.Stdin,
 		stdout:    os.Stdout,
 		stderr:    os.Stderr,
 		lookupEnv: os.LookupEnv,

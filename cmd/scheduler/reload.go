@@ -10,6 +10,7 @@ import (
 
 	"github.com/scheduler-dev/scheduler/jobs"
 	"github.com/scheduler-dev/scheduler/runtime"
+	"github.com/scheduler-dev/scheduler/telegram"
 )
 
 // reloader re-reads the config file on SIGHUP and applies its jobs to the
@@ -45,6 +46,11 @@ func (r *reloader) apply() string {
 		return fmt.Sprintf("reload rejected (%d problems, see the log): %s; %s",
 			len(problems), problems[0], status(r.group.Entries()))
 	}
+	if (cfg.Telegram == nil) != (r.running.Telegram == nil) {
+		r.logger.Error("reload rejected: adding or removing the telegram: block needs a restart; the running configuration stays",
+			"config", r.path)
+		return "reload rejected: the telegram: block changed (restart needed); " + status(r.group.Entries())
+	}
 	r.warnRestartOnly(cfg)
 	ch, err := r.group.Apply(cfg.RuntimeJobs(r.deps))
 	if err != nil {
@@ -69,6 +75,7 @@ func (r *reloader) warnRestartOnly(cfg *jobs.Config) {
 		{"history", old.History, cfg.History},
 		{"max_concurrent", old.MaxConcurrent, cfg.MaxConcurrent},
 		{"shutdown_grace", old.ShutdownGrace, cfg.ShutdownGrace},
+		{"telegram", telegramSummary(old.Telegram), telegramSummary(cfg.Telegram)},
 	} {
 		if s.was != s.is {
 			r.logger.Warn("changed setting takes effect at the next restart", "key", s.key, "running", s.was, "new", s.is)
@@ -84,4 +91,12 @@ func monotonicMicros() int64 {
 		return 0
 	}
 	return ts.Nano() / 1000
+}
+
+// telegramSummary tells apart telegram: blocks without their secrets.
+func telegramSummary(c *telegram.Config) string {
+	if c == nil {
+		return "none"
+	}
+	return fmt.Sprintf("app %d, server %q, dc %d, session %s, rates %v", c.AppID, c.Server, c.DC, c.SessionFile, c.RateLimit)
 }

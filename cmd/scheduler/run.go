@@ -15,6 +15,7 @@ import (
 	"github.com/scheduler-dev/scheduler/jobs"
 	"github.com/scheduler-dev/scheduler/runtime"
 	"github.com/scheduler-dev/scheduler/state"
+	"github.com/scheduler-dev/scheduler/telegram"
 )
 
 func (c *cli) runCommand(args []string) int {
@@ -69,6 +70,16 @@ with exit status 2. Logs go to stderr.
 	// No client-wide timeout: each job's policy timeout bounds its requests
 	// through the run's context.
 	deps := jobs.Deps{Logger: logger, Clock: clock, HTTPClient: &http.Client{}}
+	var client *telegram.Client
+	if cfg.Telegram != nil {
+		tc := *cfg.Telegram
+		tc.Logger, tc.Clock = logger, clock
+		if client, err = telegram.NewClient(tc); err != nil {
+			fmt.Fprintf(c.stderr, "%s: telegram: %v\n", cfg.File, err)
+			return exitUsage
+		}
+		deps.Telegram = client
+	}
 	group := runtime.NewGroup(loop)
 	if _, err := group.Apply(cfg.RuntimeJobs(deps)); err != nil {
 		fmt.Fprintf(c.stderr, "%s: %v\n", cfg.File, err)
@@ -86,10 +97,31 @@ with exit status 2. Logs go to stderr.
 		"max_concurrent", cfg.MaxConcurrent,
 		"shutdown_grace", cfg.ShutdownGrace,
 		"version", buildVersion())
-	// Ready: the config is loaded, the state open and every job scheduled.
-	systemd.notify(daemon.SdNotifyReady, "STATUS="+status(group.Entries()))
+	run := func(ctx context.Context) error {
+		// Ready: the config is loaded, the state open, Telegram logged in
+		// and every job scheduled.
+		systemd.notify(daemon.SdNotifyReady, "STATUS="+status(group.Entries()))
+		return loop.Run(ctx)
+	}
+	if client != nil {
+		// The loop runs inside the client's connection and ends with it:
+		// nothing is sent before the login, and an outage beyond the
+		// budget shuts the loop down gracefully (exit 1, for systemd's
+		// Restart=on-failure).
+		inner := run
+		run = func(ctx context.Context) error {
+			// A stop signal ends the loop, not the connection: runs going
+			// during the graceful shutdown can still send. The connection
+			// closes once the loop has returned.
+			return client.Run(context.WithoutCancel(ctx), func(connected context.Context) error {
+				loopCtx, cancel := context.WithCancel(connected)
+				defer context.AfterFunc(ctx, cancel)()
+				return inner(loopCtx)
+			})
+		}
+	}
 	r := &reloader{path: path, lookupEnv: c.lookupEnv, logger: logger, deps: deps, group: group, systemd: systemd, running: cfg}
-	return c.serve(loop, logger, systemd, r.reload)
+	return c.serve(run, logger, systemd, r.reload)
 }
 
 // signalError is the cancellation cause of the loop's context after a stop
@@ -98,10 +130,12 @@ type signalError struct{ sig os.Signal }
 
 func (e *signalError) Error() string { return "received " + e.sig.String() }
 
-// serve runs loop until the first SIGINT or SIGTERM, then shuts it down
+// serve calls run (the loop, possibly inside the Telegram client) until the
+// first SIGINT or SIGTERM cancels its context and it has shut down
 // gracefully; a second signal abandons the shutdown. SIGHUP calls reload
-// while the loop runs. It returns the exit status.
-func (c *cli) serve(loop *runtime.Loop, logger *slog.Logger, systemd systemdNotifier, reload func()) int {
+// meanwhile. run returning by itself is a failure. It returns the exit
+// status.
+func (c *cli) serve(run func(context.Context) error, logger *slog.Logger, systemd systemdNotifier, reload func()) int {
 	// Two slots: the second signal must not be lost while the first is
 	// being handled.
 	sigs := make(chan os.Signal, 2)
@@ -111,12 +145,12 @@ func (c *cli) serve(loop *runtime.Loop, logger *slog.Logger, systemd systemdNoti
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
 	done := make(chan error, 1)
-	go func() { done <- loop.Run(ctx) }()
+	go func() { done <- run(ctx) }()
 
 	for stopping := false; !stopping; {
 		select {
 		case err := <-done:
-			logger.Error("scheduler stopped: the loop ended without a stop signal", "err", errString(err))
+			logger.Error("scheduler stopped: the loop ended without a stop signal", "error", errString(err))
 			return exitFailure
 		case sig := <-sigs:
 			if sig == syscall.SIGHUP {
