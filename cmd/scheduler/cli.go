@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/scheduler-dev/scheduler/jobs"
 )
 
 // Exit statuses: part of the user contract (see DESIGN.md, "Contracts").
@@ -177,4 +179,15 @@ func (f *flags) help(w io.Writer) {
 	})
 	b.WriteString("\nExit status: 0 success, 1 runtime failure, 2 usage or configuration error.\n")
 	io.WriteString(w, b.String())
+}
+
+// load reads and validates the config file; on failure it prints every
+// problem, one FILE:LINE:COL line each, and reports false (exit 2).
+func (c *cli) load(path string) (*jobs.Config, bool) {
+	cfg, err := jobs.Load(path, c.lookupEnv)
+	if err != nil {
+		fmt.Fprintln(c.stderr, err)
+		return nil, false
+	}
+	return cfg, true
 }

@@ -12,7 +12,6 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/scheduler-dev/scheduler/jobs"
 	"github.com/scheduler-dev/scheduler/telegram"
 )
 
@@ -33,9 +32,8 @@ A bot needs no login: it uses its bot_token.
 	if !ok {
 		return code
 	}
-	cfg, err := jobs.Load(path, c.lookupEnv)
-	if err != nil {
-		fmt.Fprintln(c.stderr, err)
+	cfg, ok := c.load(path)
+	if !ok {
 		return exitUsage
 	}
 	switch {

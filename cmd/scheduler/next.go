@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/scheduler-dev/scheduler/jobs"
 	"github.com/scheduler-dev/scheduler/schedule"
 )
 
@@ -55,9 +54,8 @@ stderr) and "next":[] in JSON.
 		}
 		start = t
 	}
-	cfg, err := jobs.Load(path, c.lookupEnv)
-	if err != nil {
-		fmt.Fprintln(c.stderr, err)
+	cfg, ok := c.load(path)
+	if !ok {
 		return exitUsage
 	}
 

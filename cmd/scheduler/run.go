@@ -41,10 +41,8 @@ with exit status 2. Logs go to stderr.
 	if err != nil {
 		return f.usageError("%v", err)
 	}
-	cfg, err := jobs.Load(path, c.lookupEnv)
-	if err != nil {
-		// jobs.Errors prints one FILE:LINE:COL problem per line.
-		fmt.Fprintln(c.stderr, err)
+	cfg, ok := c.load(path)
+	if !ok {
 		return exitUsage
 	}
 

@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-
-	"github.com/scheduler-dev/scheduler/jobs"
 )
 
 func (c *cli) validateCommand(args []string) int {
@@ -23,9 +21,8 @@ and exits 2.
 	if !ok {
 		return code
 	}
-	cfg, err := jobs.Load(path, c.lookupEnv)
-	if err != nil {
-		fmt.Fprintln(c.stderr, err)
+	cfg, ok := c.load(path)
+	if !ok {
 		return exitUsage
 	}
 	noun := "jobs"
