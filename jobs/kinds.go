@@ -171,10 +171,27 @@ func compileLog(d *decoder, e *entry, sc scope) stepFunc {
 	if !ok {
 		return nil
 	}
-	tmpl, err := template.New(sc.job).Parse(v.s)
+	tmpl := d.parseTemplate(v, sc, sc.job)
+	if tmpl == nil {
+		return nil
+	}
+	return func(ctx context.Context, rc *runCtx) error {
+		line, err := render(tmpl, rc)
+		if err != nil {
+			return fmt.Errorf("log: %w", err)
+		}
+		rc.log.InfoContext(ctx, line)
+		return nil
+	}
+}
+
+// parseTemplate parses v as a text/template named name (which execution
+// errors quote) for logData. Rendering it once
+// with sample data catches unknown fields (.Nwo) and bad method calls now
+// rather than at the first fire.
+func (d *decoder) parseTemplate(v value, sc scope, name string) *template.Template {
+	tmpl, err := template.New(name).Parse(v.s)
 	if err == nil {
-		// Rendering once with sample data catches unknown fields (.Nwo) and
-		// bad method calls now rather than at the first fire.
 		sample := time.Date(2000, 1, 2, 3, 4, 5, 0, time.UTC)
 		err = tmpl.Execute(io.Discard, logData{Now: sample, Scheduled: sample, Job: sc.job, Attempt: 1})
 	}
@@ -186,19 +203,24 @@ func compileLog(d *decoder, e *entry, sc scope) stepFunc {
 		}
 		return nil
 	}
-	return func(ctx context.Context, rc *runCtx) error {
-		now := rc.deps.Clock.Now()
-		sched := rc.run.Scheduled
-		if rc.loc != nil {
-			now, sched = now.In(rc.loc), sched.In(rc.loc)
-		}
-		var b strings.Builder
-		if err := tmpl.Execute(&b, logData{Now: now, Scheduled: sched, Job: rc.run.Job, Attempt: rc.run.Attempt}); err != nil {
-			return fmt.Errorf("log: rendering the template: %w", err)
-		}
-		rc.log.InfoContext(ctx, b.String())
-		return nil
+	return tmpl
+}
+
+// render executes tmpl for the run, with times in the job's zone; a nil
+// template renders as "".
+func render(tmpl *template.Template, rc *runCtx) (string, error) {
+	if tmpl == nil {
+		return "", nil
 	}
+	now, sched := rc.deps.Clock.Now(), rc.run.Scheduled
+	if rc.loc != nil {
+		now, sched = now.In(rc.loc), sched.In(rc.loc)
+	}
+	var b strings.Builder
+	if err := tmpl.Execute(&b, logData{Now: now, Scheduled: sched, Job: rc.run.Job, Attempt: rc.run.Attempt}); err != nil {
+		return "", fmt.Errorf("rendering the template: %w", err)
+	}
+	return b.String(), nil
 }
 
 // namedStep is a compiled step of a parallel or sequence with its label

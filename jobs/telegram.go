@@ -5,11 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"text/template"
 	"time"
 
@@ -208,7 +206,7 @@ func (d *decoder) chat(at *entry, f fields, key string, sc scope) string {
 	return v.s
 }
 
-// template reads a text/template field, checked now with sample data.
+// template reads the text/template field at key, if present.
 func (d *decoder) template(f fields, key string, sc scope) *template.Template {
 	e := f.get(key)
 	if e == nil {
@@ -218,35 +216,7 @@ func (d *decoder) template(f fields, key string, sc scope) *template.Template {
 	if !ok {
 		return nil
 	}
-	tmpl, err := template.New(key).Parse(v.s)
-	if err == nil {
-		sample := time.Date(2000, 1, 2, 3, 4, 5, 0, time.UTC)
-		err = tmpl.Execute(io.Discard, logData{Now: sample, Scheduled: sample, Job: sc.job, Attempt: 1})
-	}
-	if err != nil {
-		if v.secret {
-			d.errorf(v.node, sc.key(key), "invalid template (it came from the environment or a file and is not shown)")
-		} else {
-			d.errorf(v.node, sc.key(key), "invalid template: line %s", templateErrPrefix.ReplaceAllString(err.Error(), ""))
-		}
-		return nil
-	}
-	return tmpl
-}
-
-func render(tmpl *template.Template, rc *runCtx) (string, error) {
-	if tmpl == nil {
-		return "", nil
-	}
-	now, sched := rc.deps.Clock.Now(), rc.run.Scheduled
-	if rc.loc != nil {
-		now, sched = now.In(rc.loc), sched.In(rc.loc)
-	}
-	var b strings.Builder
-	if err := tmpl.Execute(&b, logData{Now: now, Scheduled: sched, Job: rc.run.Job, Attempt: rc.run.Attempt}); err != nil {
-		return "", fmt.Errorf("rendering the template: %w", err)
-	}
-	return b.String(), nil
+	return d.parseTemplate(v, sc.key(key), key)
 }
 
 func (d *decoder) parseMode(f fields, sc scope) telegram.ParseMode {
