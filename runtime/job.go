@@ -68,6 +68,13 @@ type Policy struct {
 	// StableJitter derives the delay from a hash of the job's name instead,
 	// the same at every run and across restarts (systemd's FixedRandomDelay).
 	StableJitter bool
+	// OnEnd, if set, is called once each run has ended, after its last
+	// attempt: for alerts. It runs in the run's goroutine, still holding the
+	// run's concurrency slot, before Entry.Next and Entry.Trigger see the
+	// end. Its ctx is the loop's, which outlives the run's own context (so
+	// an alert about a timeout can still be sent) and ends when the
+	// shutdown grace period does.
+	OnEnd func(ctx context.Context, r Report)
 }
 
 // DefaultMaxCatchup is the most runs MisfireRunAll catches up when

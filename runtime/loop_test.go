@@ -752,3 +752,44 @@ func TestUpdateKeepsTheNextFire(t *testing.T) {
 		}
 	})
 }
+
+func TestOnEndOncePerRunAfterTheLastAttempt(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		h := newHarness(t, runtime.Config{})
+		var attempts atomic.Int32
+		type end struct {
+			report runtime.Report
+			ctxErr error
+		}
+		var ends []end
+		h.add(runtime.Job{Name: "flaky", Spec: "0 * * * * *", Func: func(ctx context.Context, r runtime.Run) error {
+			attempts.Add(1)
+			<-ctx.Done() // every attempt times out
+			return ctx.Err()
+		}, Policy: &runtime.Policy{
+			Timeout: time.Second,
+			Retry:   runtime.Retry{Attempts: 3, Backoff: time.Second},
+			OnEnd: func(ctx context.Context, r runtime.Report) {
+				ends = append(ends, end{r, ctx.Err()})
+			},
+		}})
+		h.start()
+		h.advance(time.Minute + 3*time.Second)
+		if len(ends) != 0 {
+			t.Fatalf("OnEnd called before the last attempt: %+v", ends)
+		}
+		h.advance(5 * time.Second)
+		if attempts.Load() != 3 || len(ends) != 1 {
+			t.Fatalf("%d attempts, %d OnEnd calls; want 3 and 1", attempts.Load(), len(ends))
+		}
+		r := ends[0].report
+		var te *runtime.TimeoutError
+		if r.Job != "flaky" || r.Attempt != 3 || r.Outcome != runtime.OutcomeTimeout || !errors.As(r.Err, &te) ||
+			!r.Scheduled.Equal(t0.Add(time.Minute)) || !r.Start.Equal(t0.Add(time.Minute)) {
+			t.Errorf("report %+v", r)
+		}
+		if ends[0].ctxErr != nil {
+			t.Errorf("OnEnd's context is done (%v); an alert about a timeout could not be sent", ends[0].ctxErr)
+		}
+	})
+}

@@ -52,14 +52,14 @@ type PanicError struct {
 
 func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
 
-// Outcomes of a run, as logged in its end record.
+// Outcomes of a run, as logged in its end record and given in Report.
 const (
-	outcomeOK       = "ok"
-	outcomeFailed   = "failed"
-	outcomeTimeout  = "timeout"
-	outcomePanic    = "panic"
-	outcomeCanceled = "canceled"
-	outcomeSkipped  = "skipped"
+	OutcomeOK       = "ok"
+	OutcomeFailed   = "failed"
+	OutcomeTimeout  = "timeout"
+	OutcomePanic    = "panic"
+	OutcomeCanceled = "canceled"
+	OutcomeSkipped  = "skipped"
 )
 
 // ErrClaimed is the result of a run that did not start because its
@@ -235,11 +235,11 @@ func (l *Loop) perform(f fire) (r *run, result Run, err error) {
 		case cerr != nil:
 			err = fmt.Errorf("job %q: claim run: %w", e.name, cerr)
 			l.logger.Error("run not started", "job", e.name, "scheduled", scheduled, "error", err)
-			l.report(result, l.clock.Now(), outcomeFailed, err)
+			l.report(p, result, l.clock.Now(), OutcomeFailed, err)
 			return r, result, err
 		case !claimed:
 			l.logger.Info("run skipped: occurrence already claimed", "job", e.name, "scheduled", scheduled)
-			l.report(result, l.clock.Now(), outcomeSkipped, ErrClaimed)
+			l.report(p, result, l.clock.Now(), OutcomeSkipped, ErrClaimed)
 			return r, result, ErrClaimed
 		}
 	}
@@ -281,7 +281,7 @@ func (l *Loop) perform(f fire) (r *run, result Run, err error) {
 		switch {
 		case err == nil:
 			log.Info("run ended", attrs...)
-		case outcome == outcomePanic:
+		case outcome == OutcomePanic:
 			var pe *PanicError
 			errors.As(err, &pe)
 			log.Error("run ended", append(attrs, "error", err, "stack", string(pe.Stack))...)
@@ -289,14 +289,21 @@ func (l *Loop) perform(f fire) (r *run, result Run, err error) {
 			log.Error("run ended", append(attrs, "error", err)...)
 		}
 	}
-	l.report(result, start, outcome, err)
+	l.report(p, result, start, outcome, err)
 	return r, result, err
 }
 
-// report hands a run's end to Config.OnRunEnd.
-func (l *Loop) report(r Run, start time.Time, outcome string, err error) {
+// report hands a run's end to Config.OnRunEnd and the policy's OnEnd.
+func (l *Loop) report(p *Policy, r Run, start time.Time, outcome string, err error) {
+	if l.onRunEnd == nil && p.OnEnd == nil {
+		return
+	}
+	rep := Report{Run: r, Start: start, End: l.clock.Now(), Outcome: outcome, Err: err}
 	if l.onRunEnd != nil {
-		l.onRunEnd(Report{Run: r, Start: start, End: l.clock.Now(), Outcome: outcome, Err: err})
+		l.onRunEnd(rep)
+	}
+	if p.OnEnd != nil {
+		p.OnEnd(l.ctx, rep)
 	}
 }
 
@@ -333,15 +340,15 @@ func outcomeOf(err error) string {
 	var pe *PanicError
 	switch {
 	case err == nil:
-		return outcomeOK
+		return OutcomeOK
 	case errors.As(err, &pe):
-		return outcomePanic
+		return OutcomePanic
 	case errors.As(err, &te):
-		return outcomeTimeout
+		return OutcomeTimeout
 	case errors.Is(err, ErrShutdown), errors.Is(err, ErrReplaced), errors.Is(err, context.Canceled):
-		return outcomeCanceled
+		return OutcomeCanceled
 	}
-	return outcomeFailed
+	return OutcomeFailed
 }
 
 // backoff returns the delay before attempt+1: Backoff doubled for each
