@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"hash/fnv"
 	"math/rand/v2"
 	"sync/atomic"
@@ -129,28 +130,57 @@ func (e *Entry) Remove() {
 }
 
 // Trigger runs the entry now, outside its schedule, as its overlap policy
-// allows, and waits for that run to end (or for ctx). The run's Scheduled
-// instant is the time of the trigger; it is not claimed in the Store, as
-// it is no occurrence of the schedule. A run the overlap policy refuses
-// returns ErrSkipped at once.
+// allows, and waits for that run to end (or for ctx): Fire, then Wait.
 func (e *Entry) Trigger(ctx context.Context) (Run, error) {
+	t, err := e.Fire()
+	if err != nil {
+		return Run{}, err
+	}
+	return t.Wait(ctx)
+}
+
+// Fire starts a run of the entry now, outside its schedule, as its overlap
+// policy allows, and returns without waiting for it to end. The run's
+// Scheduled instant is the time of the call; it is not claimed in the
+// Store, as it is no occurrence of the schedule. A run the overlap policy
+// refuses returns ErrSkipped; one it queues behind the run going is
+// accepted.
+func (e *Entry) Fire() (*Fired, error) {
 	l := e.loop
 	n := &notice{done: make(chan struct{})}
 	now := l.clock.Now()
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	switch {
 	case e.removed:
-		l.mu.Unlock()
-		return Run{}, ErrRemoved
+		return nil, ErrRemoved
 	case l.state >= stateStopping:
-		l.mu.Unlock()
-		return Run{}, ErrClosed
+		return nil, ErrClosed
 	}
 	l.fire(fire{entry: e, at: now.UnixNano(), done: n})
-	l.mu.Unlock()
+	// The overlap policy refuses a run at once, under the lock.
 	select {
 	case <-n.done:
-		return n.run, n.err
+		if errors.Is(n.err, ErrSkipped) {
+			return nil, n.err
+		}
+	default:
+	}
+	return &Fired{n: n}, nil
+}
+
+// Fired is a run started by Entry.Fire: a future of its end.
+type Fired struct{ n *notice }
+
+// Done is closed when the run has ended.
+func (f *Fired) Done() <-chan struct{} { return f.n.done }
+
+// Wait waits for the run to end and returns it with the job's error, or
+// returns ctx's error first; the run goes on either way.
+func (f *Fired) Wait(ctx context.Context) (Run, error) {
+	select {
+	case <-f.n.done:
+		return f.n.run, f.n.err
 	case <-ctx.Done():
 		return Run{}, ctx.Err()
 	}

@@ -793,3 +793,30 @@ func TestOnEndOncePerRunAfterTheLastAttempt(t *testing.T) {
 		}
 	})
 }
+
+func TestFireReturnsOnceAdmitted(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		h := newHarness(t, runtime.Config{})
+		b := newBlocker()
+		e := h.add(runtime.Job{Name: "j", Spec: "@yearly", Func: b.run, Policy: &runtime.Policy{Overlap: runtime.OverlapForbid}})
+		h.start()
+		run, err := e.Fire()
+		if err != nil {
+			t.Fatalf("Fire: %v", err)
+		}
+		<-b.started
+		select {
+		case <-run.Done():
+			t.Fatal("Done closed while the run is going")
+		default:
+		}
+		if _, err := e.Fire(); !errors.Is(err, runtime.ErrSkipped) {
+			t.Errorf("second Fire under forbid: %v, want ErrSkipped", err)
+		}
+		close(b.release)
+		r, err := run.Wait(context.Background())
+		if err != nil || r.Job != "j" || !r.Scheduled.Equal(t0) || r.Attempt != 1 {
+			t.Errorf("Wait = %+v, %v", r, err)
+		}
+	})
+}
