@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -40,6 +41,9 @@ type Config struct {
 	// Telegram configures the Telegram client (telegram:); nil without the
 	// block, and then no job may use the telegram kind.
 	Telegram *telegram.Config
+	// HTTP configures the read-only HTTP endpoints (/metrics, /healthz,
+	// /jobs) (http:); nil without the block: no HTTP listener.
+	HTTP *HTTPConfig
 	// Jobs are the configured jobs in file order.
 	Jobs []*Job
 }
@@ -56,10 +60,14 @@ type Job struct {
 	// Policy is the job's policy: defaults: merged with the job's own
 	// settings, field by field.
 	Policy runtime.Policy
-	// Kind is the job's kind: log, exec, http, parallel or sequence.
+	// Kind is the job's kind: log, exec, http, telegram, parallel or
+	// sequence.
 	Kind string
 
 	step stepFunc
+	// onFailure and onSuccess are the job's alerts (its own, else those of
+	// defaults:); nil for none. Job.OnEnd runs them.
+	onFailure, onSuccess *alert
 }
 
 // Load reads and validates the YAML file at path. lookupEnv (os.LookupEnv in
@@ -159,7 +167,7 @@ func (d *decoder) config(root *yaml.Node) *Config {
 	}
 	f, _ := d.mapping(root, scope{}, keys{
 		"timezone": true, "state_dir": true, "history": false, "max_concurrent": false,
-		"shutdown_grace": false, "defaults": false, "telegram": false, "jobs": false,
+		"shutdown_grace": false, "defaults": false, "telegram": false, "http": false, "jobs": false,
 	})
 	if e := f.get("timezone"); e != nil {
 		if loc, ok := d.location(e, scope{path: "timezone"}); ok {
@@ -199,16 +207,26 @@ func (d *decoder) config(root *yaml.Node) *Config {
 		d.hasTelegram = true
 		cfg.Telegram = d.telegramBlock(e, cfg.StateDir)
 	}
+	if e := f.get("http"); e != nil {
+		cfg.HTTP = d.httpBlock(e.val)
+	}
 	var defaults policySpec
+	var defaultAlerts alertSpec
 	if e := f.get("defaults"); e != nil {
 		sc := scope{path: "defaults"}
 		known := make(keys)
 		for _, k := range policyKeys {
 			known[k] = k == "overlap"
 		}
+		for _, k := range alertKeys {
+			known[k] = false
+		}
 		if df, ok := d.mapping(e.val, sc, known); ok {
 			defaults = d.decodePolicy(df, sc)
 			d.checkPolicy(defaults, defaults, sc)
+			// Compiled once, for every job: paths inside them start at
+			// on_failure, as in a job.
+			defaultAlerts = d.decodeAlerts(df, scope{}, "defaults")
 		}
 	}
 	e := f.get("jobs")
@@ -223,7 +241,7 @@ func (d *decoder) config(root *yaml.Node) *Config {
 	}
 	names := make(map[string]*yaml.Node)
 	for i, n := range list.Content {
-		if j := d.job(resolve(n), i, defaults, cfg.Timezone, names); j != nil {
+		if j := d.job(resolve(n), i, defaults, defaultAlerts, cfg.Timezone, names); j != nil {
 			cfg.Jobs = append(cfg.Jobs, j)
 		}
 	}
@@ -253,6 +271,9 @@ func (d *decoder) jobKeys() keys {
 	for _, p := range policyKeys {
 		k[p] = p == "overlap"
 	}
+	for _, a := range alertKeys {
+		k[a] = false
+	}
 	for _, kd := range kindTable() {
 		k[kd.name] = kd.text
 	}
@@ -261,7 +282,7 @@ func (d *decoder) jobKeys() keys {
 
 // job decodes the i-th entry of jobs:. It returns nil if the job has errors
 // (they are recorded).
-func (d *decoder) job(n *yaml.Node, i int, defaults policySpec, loc *time.Location, names map[string]*yaml.Node) *Job {
+func (d *decoder) job(n *yaml.Node, i int, defaults policySpec, defaultAlerts alertSpec, loc *time.Location, names map[string]*yaml.Node) *Job {
 	before := len(d.errs)
 	sc := scope{path: fmt.Sprintf("jobs[%d]", i)}
 	f, ok := d.mapping(n, sc, d.jobKeys())
@@ -318,6 +339,8 @@ func (d *decoder) job(n *yaml.Node, i int, defaults policySpec, loc *time.Locati
 	merged := own.over(defaults)
 	d.checkPolicy(merged, own, sc)
 	j.Policy = merged.apply()
+	alerts := d.decodeAlerts(f, sc, "").over(defaultAlerts)
+	j.onFailure, j.onSuccess = alerts.onFailure.v, alerts.onSuccess.v
 
 	var kinds []*entry
 	for _, e := range f.list {
@@ -345,4 +368,62 @@ func (d *decoder) job(n *yaml.Node, i int, defaults policySpec, loc *time.Locati
 
 func hasZonePrefix(spec string) bool {
 	return strings.HasPrefix(spec, "CRON_TZ=") || strings.HasPrefix(spec, "TZ=")
+}
+
+// HTTPConfig is the http: block: where the read-only HTTP endpoints listen.
+type HTTPConfig struct {
+	// Listen is the TCP address, host:port (listen:). Its host must be a
+	// loopback address or localhost unless Public is set.
+	Listen string
+	// Public allows a Listen address other than loopback (public: true):
+	// the endpoints have no authentication, so exposing them is a choice
+	// to make on purpose (behind a firewall, for a Prometheus elsewhere).
+	Public bool
+}
+
+func (d *decoder) httpBlock(n *yaml.Node) *HTTPConfig {
+	sc := scope{path: "http"}
+	f, ok := d.mapping(n, sc, keys{"listen": false, "public": false})
+	if !ok {
+		return nil
+	}
+	c := &HTTPConfig{}
+	if e := f.get("public"); e != nil {
+		c.Public, _ = d.boolean(e.val, scope{path: "http.public"})
+	}
+	e := f.get("listen")
+	if e == nil {
+		d.errorf(n, scope{path: "http.listen"}, "missing (the address to serve /metrics, /healthz and /jobs on, such as 127.0.0.1:9090)")
+		return nil
+	}
+	lsc := scope{path: "http.listen"}
+	v, ok := d.text(e.val, lsc)
+	if !ok {
+		return nil
+	}
+	host, port, err := net.SplitHostPort(v.s)
+	if err != nil {
+		d.errorf(v.node, lsc, "want host:port, such as 127.0.0.1:9090, got %s", v.show())
+		return nil
+	}
+	// Port 0 picks a free port, which the start record logs.
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		d.errorf(v.node, lsc, "port %q: want a number from 0 to 65535", port)
+		return nil
+	}
+	if !c.Public && !isLoopback(host) {
+		d.errorf(v.node, lsc, "%s is not a loopback address: the endpoints have no authentication; listen on 127.0.0.1 or [::1], or set http.public: true to serve them on purpose", v.show())
+		return nil
+	}
+	c.Listen = v.s
+	return c
+}
+
+// isLoopback reports whether host names only this machine.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -23,6 +23,10 @@ type decoder struct {
 	// hasTelegram: the file has a telegram: block, so telegram steps may
 	// be used.
 	hasTelegram bool
+	// inAlert is set while the steps of an on_failure or on_success are
+	// compiled: their templates see alertData, and they may not nest
+	// alerts.
+	inAlert bool
 }
 
 // scope locates a node for error messages: the job it is in and its dotted

@@ -53,6 +53,29 @@ func TestLoadErrors(t *testing.T) {
 			want: []string{"FILE:1:1: the configuration must be a mapping with a jobs: list, got a list"},
 		},
 		{
+			name: "http listen not loopback",
+			yaml: "http: {listen: \"0.0.0.0:9090\"}\n" + job + "    log: hi\n",
+			want: []string{`FILE:1:16: http.listen: "0.0.0.0:9090" is not a loopback address: the endpoints have no authentication; listen on 127.0.0.1 or [::1], or set http.public: true to serve them on purpose`},
+		},
+		{
+			name: "http listen bad address",
+			yaml: "http:\n  listen: \"9090\"\n  publc: true\n" + job + "    log: hi\n",
+			want: []string{
+				`FILE:2:11: http.listen: want host:port, such as 127.0.0.1:9090, got "9090"`,
+				"FILE:3:3: http.publc: unknown key (did you mean public?)",
+			},
+		},
+		{
+			name: "http without listen, bad port",
+			yaml: "http: {public: yes}\n" + job + "    log: hi\n",
+			want: []string{`FILE:1:7: http.listen: missing (the address to serve /metrics, /healthz and /jobs on, such as 127.0.0.1:9090)`, "FILE:1:16: http.public: must be true or false, got a string"},
+		},
+		{
+			name: "http port out of range",
+			yaml: "http: {listen: \"localhost:70000\"}\n" + job + "    log: hi\n",
+			want: []string{`FILE:1:16: http.listen: port "70000": want a number from 0 to 65535`},
+		},
+		{
 			name: "unknown top-level key",
 			yaml: "timezon: UTC\n" + job + "    log: hi\n",
 			want: []string{"FILE:1:1: timezon: unknown key (did you mean timezone?)"},
@@ -339,8 +362,54 @@ func TestLoadErrors(t *testing.T) {
 			name: "merge keys",
 			yaml: "base: &b {overlap: forbid}\n" + job + "    <<: *b\n    log: hi\n",
 			want: []string{
-				"FILE:1:1: base: unknown key (want one of: defaults, history, jobs, max_concurrent, shutdown_grace, state_dir, telegram, timezone)",
+				"FILE:1:1: base: unknown key (want one of: defaults, history, http, jobs, max_concurrent, shutdown_grace, state_dir, telegram, timezone)",
 				`FILE:5:5: job "j": <<: merge keys are not supported; use defaults: for shared settings`,
+			},
+		},
+		{
+			name: "unknown kind in on_failure",
+			yaml: job + "    log: hi\n    on_failure:\n      - email: {to: admin}\n",
+			want: []string{`FILE:6:9: job "j": on_failure[0].email: unknown key (want one of: exec, http, log, parallel, sequence, telegram)`},
+		},
+		{
+			name: "bad template field in an alert",
+			yaml: job + "    log: hi\n    on_failure:\n      - log: \"{{ .Eror }}\"\n",
+			want: []string{`FILE:6:14: job "j": on_failure[0].log: invalid template: line 1:3: executing "j" at <.Eror>: can't evaluate field Eror in type jobs.alertData`},
+		},
+		{
+			name: "alert field outside an alert",
+			yaml: job + "    http: {url: \"https://example.com/\", body: \"{{ .Error }}\"}\n",
+			want: []string{`FILE:4:47: job "j": http.body: invalid template: line 1:3: executing "body" at <.Error>: can't evaluate field Error in type jobs.logData` +
+				` (.Error, .Output, .Attempts, .Outcome and .Duration exist only in the steps of on_failure and on_success)`},
+		},
+		{
+			name: "alerts inside steps",
+			yaml: job + "    sequence:\n      - log: a\n        on_failure: [{log: b}]\n" +
+				"    on_success:\n      - log: ok\n        on_failure: [{log: c}]\n      - on_success: []\n",
+			want: []string{
+				`FILE:6:9: job "j": sequence[0].on_failure: alerts belong to a job or to defaults:, not to a step`,
+				`FILE:9:9: job "j": on_success[0].on_failure: an alert's steps cannot have alerts of their own`,
+				`FILE:10:9: job "j": on_success[1].on_success: an alert's steps cannot have alerts of their own`,
+				`FILE:10:9: job "j": on_success[1]: empty step: give exactly one of log, exec, http, telegram, parallel or sequence`,
+			},
+		},
+		{
+			name: "alerts of the wrong type",
+			yaml: job + "    log: hi\n    on_failure: {log: x}\n    on_success: send a mail\n" +
+				"  - name: k\n    schedule: \"@daily\"\n    log: hi\n    on_failure: ~\n",
+			want: []string{
+				`FILE:5:17: job "j": on_failure: must be a list of steps, got a mapping (write each step as a list item: - telegram: ...)`,
+				`FILE:6:17: job "j": on_success: must be a list of steps, got a string`,
+				`FILE:10:17: job "k": on_failure: must be a list of steps, got nothing (null)`,
+			},
+		},
+		{
+			name: "alerts in defaults are checked once, where they are",
+			yaml: "defaults:\n  on_failure:\n    - http: {url: \"ftp://example.com/\"}\n    - telegram: {send: {to: me, text: \"{{ .Error }}\"}}\n" +
+				job + "    log: hi\n  - {name: k, schedule: \"@daily\", log: hi}\n",
+			want: []string{
+				`FILE:3:19: defaults.on_failure[0].http.url: must be an http or https URL`,
+				`FILE:4:7: defaults.on_failure[1].telegram: telegram jobs need a top-level telegram: block`,
 			},
 		},
 		{

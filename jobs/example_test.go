@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -54,4 +55,41 @@ jobs:
 	// level=INFO msg="The time: 04:00:00" job=clock
 	// bad.yaml:2:5: job "x": no kind: a job needs exactly one of log, exec, http, telegram, parallel or sequence
 	// bad.yaml:4:14: job "x": timeout: invalid duration "5 minutes" (use Go syntax, e.g. 90s, 1h30m)
+}
+
+func ExampleJob_OnEnd() {
+	cfg, err := jobs.Parse("scheduler.yaml", []byte(`
+timezone: UTC
+jobs:
+  - name: backup
+    schedule: "30 3 * * *"
+    exec: {command: [/usr/local/bin/backup]}
+    on_failure:
+      - log: "{{ .Job }} {{ .Outcome }} after {{ .Attempts }} attempts: {{ .Error }}"
+`), os.LookupEnv)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
+	// The loop calls it once a run has ended, after its last attempt
+	// (RuntimeJobs puts it in the job's runtime.Policy).
+	onEnd := cfg.Jobs[0].OnEnd(jobs.Deps{Logger: logger})
+	scheduled := time.Date(2026, 3, 29, 3, 30, 0, 0, time.UTC)
+	onEnd(context.Background(), runtime.Report{
+		Run:     runtime.Run{Job: "backup", Scheduled: scheduled, Attempt: 3},
+		Start:   scheduled,
+		End:     scheduled.Add(time.Minute),
+		Outcome: runtime.OutcomeFailed,
+		Err:     errors.New("job backup: exec: command failed: exit status 2"),
+	})
+	// Output:
+	// level=INFO msg="backup failed after 3 attempts: job backup: exec: command failed: exit status 2" job=backup step=on_failure[0]
 }

@@ -158,9 +158,7 @@ func (s *execStep) run(ctx context.Context, rc *runCtx) error {
 	}
 	cmd := exec.CommandContext(ctx, s.argv[0], s.argv[1:]...)
 	cmd.Dir = s.dir
-	if len(s.env) > 0 {
-		cmd.Env = append(os.Environ(), s.env...)
-	}
+	cmd.Env = s.environ(rc)
 	// Giving the pipes as *os.File lets the child write to them directly:
 	// Wait then has no copying goroutines to wait for, so a grandchild
 	// still holding the pipe cannot block it.
@@ -233,6 +231,20 @@ func (s *execStep) run(ctx context.Context, rc *runCtx) error {
 		return fmt.Errorf("exec: command failed: %w", exitErr)
 	}
 	return nil
+}
+
+// environ returns the command's environment: the scheduler's own, then,
+// in an alert, the alert's SCHEDULER_* variables, then the step's env:,
+// which wins over both. nil means the scheduler's, unchanged.
+func (s *execStep) environ(rc *runCtx) []string {
+	if rc.alert == nil && len(s.env) == 0 {
+		return nil
+	}
+	env := os.Environ()
+	if rc.alert != nil {
+		env = append(env, rc.alert.environ(rc)...)
+	}
+	return append(env, s.env...)
 }
 
 // startError returns err, or, when the program or directory came from the

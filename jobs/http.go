@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"text/template"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -26,10 +27,9 @@ type httpStep struct {
 	url     string
 	desc    string // METHOD scheme://host/path: safe to log
 	header  http.Header
-	host    string // a Host header, which net/http takes from Request.Host
-	body    string
-	hasBody bool
-	expect  []int // empty: any 2xx
+	host    string             // a Host header, which net/http takes from Request.Host
+	body    *template.Template // nil: no body
+	expect  []int              // empty: any 2xx
 	timeout time.Duration
 }
 
@@ -95,7 +95,7 @@ func compileHTTP(d *decoder, e *entry, sc scope) stepFunc {
 	}
 	if e := f.get("body"); e != nil {
 		if v, ok := d.str(e, sc.key("body")); ok {
-			s.body, s.hasBody = v.s, true
+			s.body = d.parseTemplate(v, sc.key("body"), "body")
 		}
 	}
 	if e := f.get("expect_status"); e != nil {
@@ -193,8 +193,12 @@ func (s *httpStep) run(ctx context.Context, rc *runCtx) error {
 		defer t.Stop()
 	}
 	var body io.Reader
-	if s.hasBody {
-		body = strings.NewReader(s.body)
+	if s.body != nil {
+		text, err := render(s.body, rc)
+		if err != nil {
+			return fmt.Errorf("http %s: body: %w", s.desc, err)
+		}
+		body = strings.NewReader(text)
 	}
 	req, err := http.NewRequestWithContext(ctx, s.method, s.url, body)
 	if err != nil {

@@ -162,3 +162,24 @@ func TestHTTPTimeoutUsesClock(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestHTTPBodyIsATemplate(t *testing.T) {
+	srv, got := recordingServer(t, http.StatusOK)
+	clk := runtimetest.NewClock(time.Date(2026, 3, 2, 9, 0, 5, 0, time.UTC))
+	cfg := mustParse(t, fmt.Sprintf(`jobs:
+  - name: report
+    schedule: "0 9 * * *"
+    timezone: UTC
+    http:
+      url: %s/report
+      method: POST
+      body: '{"job": {{ .Job | json }}, "due": {{ .Scheduled | json }}, "note": {{ "say \"hi\"\n" | json }}}'
+`, srv.URL), nil)
+	run := runtime.Run{Job: "report", Scheduled: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC), Attempt: 1}
+	if err := cfg.Jobs[0].Func(Deps{Clock: clk})(t.Context(), run); err != nil {
+		t.Fatal(err)
+	}
+	if r := <-got; r.body != `{"job": "report", "due": "2026-03-02T09:00:00Z", "note": "say \"hi\"\n"}` {
+		t.Errorf("body %s", r.body)
+	}
+}

@@ -2,11 +2,13 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"text/template"
@@ -50,6 +52,9 @@ type runCtx struct {
 	log  *slog.Logger // tagged with the job, and the step when nested
 	run  runtime.Run
 	loc  *time.Location
+	// alert is set while the steps of an on_failure or on_success run: how
+	// the run they report on ended.
+	alert *alertData
 }
 
 // stepFunc is a compiled step: a job's kind, or one step of a parallel or
@@ -74,15 +79,23 @@ func (j *Job) Func(d Deps) runtime.Func {
 }
 
 // RuntimeJobs returns one runtime.Job per configured job, in file order.
+// Its Policy is the job's, with OnEnd set to the job's alerts (Job.OnEnd)
+// when it has any.
 func (c *Config) RuntimeJobs(d Deps) []runtime.Job {
 	out := make([]runtime.Job, 0, len(c.Jobs))
 	for _, j := range c.Jobs {
+		p := &j.Policy
+		if onEnd := j.OnEnd(d); onEnd != nil {
+			withAlerts := j.Policy
+			withAlerts.OnEnd = onEnd
+			p = &withAlerts
+		}
 		out = append(out, runtime.Job{
 			Name:     j.Name,
 			Spec:     j.Spec,
 			Location: j.Location,
 			Func:     j.Func(d),
-			Policy:   &j.Policy,
+			Policy:   p,
 		})
 	}
 	return out
@@ -135,6 +148,7 @@ func (d *decoder) step(n *yaml.Node, sc scope) (stepFunc, string) {
 	for _, k := range kindTable() {
 		known[k.name] = k.text
 	}
+	n = d.withoutAlerts(n, sc)
 	f, ok := d.mapping(n, sc, known)
 	if !ok {
 		return nil, ""
@@ -150,6 +164,31 @@ func (d *decoder) step(n *yaml.Node, sc scope) (stepFunc, string) {
 	}
 	e := f.list[0]
 	return kindByName(e.name).compile(d, e, sc.key(e.name)), e.name
+}
+
+// withoutAlerts reports the alert keys (on_failure, on_success) of a step's
+// mapping, which are easily misplaced there, with a message of their own
+// rather than as unknown keys, and returns the mapping without them.
+func (d *decoder) withoutAlerts(n *yaml.Node, sc scope) *yaml.Node {
+	m := resolve(n)
+	if m.Kind != yaml.MappingNode {
+		return n
+	}
+	var kept []*yaml.Node
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k := resolve(m.Content[i])
+		if k.Kind == yaml.ScalarNode && slices.Contains(alertKeys, k.Value) {
+			d.errorf(k, sc.key(k.Value), "%s", d.alertKeyMessage())
+			continue
+		}
+		kept = append(kept, m.Content[i], m.Content[i+1])
+	}
+	if len(kept) == len(m.Content) {
+		return n
+	}
+	c := *m
+	c.Content = kept
+	return &c
 }
 
 // logData is what a log template sees.
@@ -185,21 +224,40 @@ func compileLog(d *decoder, e *entry, sc scope) stepFunc {
 	}
 }
 
+// templateFuncs are the functions templates may call besides text/template's
+// own.
+var templateFuncs = template.FuncMap{
+	// json writes a value as JSON (a string quoted and escaped), for the
+	// bodies of webhooks: {"text": {{ .Error | json }}}.
+	"json": func(v any) (string, error) {
+		b, err := json.Marshal(v)
+		return string(b), err
+	},
+}
+
 // parseTemplate parses v as a text/template named name (which execution
-// errors quote) for logData. Rendering it once
-// with sample data catches unknown fields (.Nwo) and bad method calls now
-// rather than at the first fire.
+// errors quote) for logData, or, in an alert's steps, alertData. Rendering
+// it once with sample data catches unknown fields (.Nwo) and bad method
+// calls now rather than at the first fire.
 func (d *decoder) parseTemplate(v value, sc scope, name string) *template.Template {
-	tmpl, err := template.New(name).Parse(v.s)
+	tmpl, err := template.New(name).Funcs(templateFuncs).Parse(v.s)
+	hint := ""
 	if err == nil {
 		sample := time.Date(2000, 1, 2, 3, 4, 5, 0, time.UTC)
-		err = tmpl.Execute(io.Discard, logData{Now: sample, Scheduled: sample, Job: sc.job, Attempt: 1})
+		data := logData{Now: sample, Scheduled: sample, Job: sc.job, Attempt: 1}
+		alertSample := sampleAlertData
+		alertSample.logData = data
+		if d.inAlert {
+			err = tmpl.Execute(io.Discard, alertSample)
+		} else if err = tmpl.Execute(io.Discard, data); err != nil && tmpl.Execute(io.Discard, alertSample) == nil {
+			hint = " (.Error, .Output, .Attempts, .Outcome and .Duration exist only in the steps of on_failure and on_success)"
+		}
 	}
 	if err != nil {
 		if v.secret {
-			d.errorf(v.node, sc, "invalid template (it came from the environment or a file and is not shown)")
+			d.errorf(v.node, sc, "invalid template (it came from the environment or a file and is not shown)%s", hint)
 		} else {
-			d.errorf(v.node, sc, "invalid template: line %s", templateErrPrefix.ReplaceAllString(err.Error(), ""))
+			d.errorf(v.node, sc, "invalid template: line %s%s", templateErrPrefix.ReplaceAllString(err.Error(), ""), hint)
 		}
 		return nil
 	}
@@ -216,8 +274,15 @@ func render(tmpl *template.Template, rc *runCtx) (string, error) {
 	if rc.loc != nil {
 		now, sched = now.In(rc.loc), sched.In(rc.loc)
 	}
+	ld := logData{Now: now, Scheduled: sched, Job: rc.run.Job, Attempt: rc.run.Attempt}
+	var data any = ld
+	if rc.alert != nil {
+		a := *rc.alert
+		a.logData = ld
+		data = a
+	}
 	var b strings.Builder
-	if err := tmpl.Execute(&b, logData{Now: now, Scheduled: sched, Job: rc.run.Job, Attempt: rc.run.Attempt}); err != nil {
+	if err := tmpl.Execute(&b, data); err != nil {
 		return "", fmt.Errorf("rendering the template: %w", err)
 	}
 	return b.String(), nil

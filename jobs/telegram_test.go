@@ -103,3 +103,84 @@ jobs:
 		t.Errorf("profile photo: %v, %d bytes", err, len(got))
 	}
 }
+
+// TestAlertTelegramToAdmin sends a failed job's on_failure to an admin
+// chat, as a bot, against a real MTProto server: the message carries the
+// run's error and output, and sending the alert again for the same run
+// (same random_id, distinct from the job's own steps') posts nothing new.
+func TestAlertTelegramToAdmin(t *testing.T) {
+	srv, err := telegramtest.New(telegramtest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	const admin = 4242
+	srv.AddBot("1000001:secret", telegramtest.User{ID: 1000001, Username: "alerts_bot"})
+	srv.AddUser(telegramtest.User{ID: admin, AccessHash: 5, Username: "admin", FirstName: "Admin"})
+	dir := t.TempDir()
+	pem := filepath.Join(dir, "server.pem")
+	if err := srv.WritePublicKey(pem); err != nil {
+		t.Fatal(err)
+	}
+	cfg := mustParse(t, fmt.Sprintf(`telegram:
+  app_id: 1
+  app_hash: h
+  bot_token: ${BOT_TOKEN}
+  session_file: %s/telegram.session
+  server: %s
+  public_key_file: %s
+jobs:
+  - name: backup
+    schedule: "30 3 * * *"
+    exec: {command: "echo 'disk full' >&2; exit 1", shell: true}
+    on_failure:
+      - telegram:
+          send:
+            to: "@admin"
+            text: "{{ .Job }}: {{ .Outcome }} after {{ .Attempts }} attempt(s): {{ .Error }}\n{{ .Output }}"
+`, dir, srv.Addr(), pem), map[string]string{"BOT_TOKEN": "1000001:secret"})
+
+	client, err := telegram.NewClient(*cfg.Telegram)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	rj := cfg.RuntimeJobs(Deps{Logger: slog.New(slog.NewJSONHandler(&logs, nil)), Telegram: client})[0]
+	run := runtime.Run{Job: "backup", Scheduled: time.Date(2026, 3, 2, 3, 30, 0, 0, time.UTC), Attempt: 1}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := client.Run(ctx, func(ctx context.Context) error {
+		runErr := rj.Func(ctx, run)
+		if runErr == nil {
+			return fmt.Errorf("the job succeeded")
+		}
+		rep := runtime.Report{Run: run, Start: run.Scheduled, End: run.Scheduled.Add(time.Second), Outcome: runtime.OutcomeFailed, Err: runErr}
+		rj.Policy.OnEnd(ctx, rep)
+		rj.Policy.OnEnd(ctx, rep) // as if sent again for the same run
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	var texts []string
+	for _, m := range srv.Messages() {
+		if m.Peer == telegramtest.UserPeer(admin) {
+			texts = append(texts, m.Text)
+		}
+	}
+	want := "backup: failed after 1 attempt(s): job backup: exec: command failed: exit status 1\ndisk full"
+	if len(texts) != 1 || strings.TrimSpace(texts[0]) != want {
+		t.Errorf("messages to the admin: %q, want one: %q", texts, want)
+	}
+	sched := run.Scheduled.Format(time.RFC3339Nano)
+	alertID := telegram.RandomID("backup", sched, "on_failure[0].telegram.send")
+	if ids := srv.SendAttempts(); len(ids) != 2 || ids[0] != alertID || ids[1] != alertID {
+		t.Errorf("random_ids sent %v, want twice %d", ids, alertID)
+	}
+	if alertID == telegram.RandomID("backup", sched, "telegram.send") {
+		t.Error("the alert's random_id is the one of the job's own send step")
+	}
+	if strings.Contains(logs.String(), "alert failed") || strings.Contains(logs.String(), "1000001:secret") {
+		t.Errorf("log: %s", logs.String())
+	}
+}

@@ -166,11 +166,18 @@ func (e *Entry) Fire() (*Fired, error) {
 		}
 	default:
 	}
-	return &Fired{n: n}, nil
+	return &Fired{n: n, scheduled: now.In(e.sched.location)}, nil
 }
 
 // Fired is a run started by Entry.Fire: a future of its end.
-type Fired struct{ n *notice }
+type Fired struct {
+	n         *notice
+	scheduled time.Time
+}
+
+// Scheduled is the run's Scheduled instant: when Fire was called, in the
+// entry's zone.
+func (f *Fired) Scheduled() time.Time { return f.scheduled }
 
 // Done is closed when the run has ended.
 func (f *Fired) Done() <-chan struct{} { return f.n.done }

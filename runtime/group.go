@@ -105,3 +105,11 @@ func (g *Group) Entries() []*Entry {
 	slices.SortFunc(out, func(a, b *Entry) int { return cmp.Compare(a.name, b.name) })
 	return out
 }
+
+// Entry returns the entry of the named job, if the group holds one.
+func (g *Group) Entry(name string) (*Entry, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	e, ok := g.entries[name]
+	return e, ok
+}

@@ -45,9 +45,11 @@ type Client struct {
 	limit  *limiter
 	floods floodWaits
 	outage *outage
+	stats  counters
 
 	selfID  atomic.Int64
 	running atomic.Bool
+	live    atomic.Bool   // logged in, and Run has not returned
 	ready   chan struct{} // closed once logged in
 	done    chan struct{} // closed when Run returns
 }
@@ -118,6 +120,7 @@ func (c *Client) Run(ctx context.Context, f func(ctx context.Context) error) err
 			}
 			return err
 		}
+		c.live.Store(true)
 		close(c.ready)
 
 		flushCtx, stopFlush := context.WithCancel(ctx)
@@ -128,6 +131,7 @@ func (c *Client) Run(ctx context.Context, f func(ctx context.Context) error) err
 		wg.Wait()
 		return fErr
 	})
+	c.live.Store(false)
 	if ferr := c.peers.flush(); ferr != nil {
 		c.log.Warn("could not save the peers cache", "file", c.cfg.PeersFile, "error", ferr.Error())
 	}
@@ -248,6 +252,13 @@ type outage struct {
 	budget time.Duration
 	log    *slog.Logger
 
+	// link is the connection state: the number of failed or lost
+	// connections so far, shifted left by one, with the low bit set while
+	// a connection is up. The count lets an answer that arrives late mark
+	// only the connection it came on as up, never a newer one or an outage
+	// that has begun since.
+	link atomic.Uint64
+
 	mu    sync.Mutex
 	since time.Time // start of the current outage; zero while connected
 	pause time.Duration
@@ -257,6 +268,12 @@ type outage struct {
 // NextBackOff implements backoff.BackOff; gotd calls it after each failed
 // or lost connection.
 func (o *outage) NextBackOff() time.Duration {
+	for {
+		old := o.link.Load()
+		if o.link.CompareAndSwap(old, (old>>1+1)<<1) {
+			break
+		}
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	now := o.clock.Now()
@@ -282,6 +299,7 @@ func (o *outage) Reset() {}
 
 // connected ends the current outage; called when a connection is up.
 func (o *outage) connected() {
+	o.link.Or(1)
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if !o.since.IsZero() {
@@ -289,6 +307,16 @@ func (o *outage) connected() {
 	}
 	o.since = time.Time{}
 }
+
+// generation identifies the current connection (or outage) for answered.
+func (o *outage) generation() uint64 { return o.link.Load() >> 1 }
+
+// answered marks the connection of generation gen as up: a call sent on it
+// got an answer. It does nothing once that connection is lost.
+func (o *outage) answered(gen uint64) { o.link.CompareAndSwap(gen<<1, gen<<1|1) }
+
+// up reports whether a connection is established.
+func (o *outage) up() bool { return o.link.Load()&1 == 1 }
 
 func (o *outage) exhausted() bool {
 	o.mu.Lock()

@@ -13,6 +13,9 @@
 //   - retries calls lost to a dropped connection with the identical
 //     request, so a send's random_id (see RandomID) makes it post once.
 //
+// Stats reports whether the client is connected and counts sends, errors,
+// flood waits and calls, for metrics and health checks.
+//
 // Chats are resolved once (username → ID and access hash) and the answers
 // are kept beside the session, so a restart resolves nothing again.
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"net/http"
 	"os"
 	"time"
 
@@ -52,6 +53,38 @@ func ExampleClient_Run() {
 			ParseMode: telegram.ParseModeMarkdown,
 			RandomID:  telegram.RandomID("hourly-news", "2026-03-29T09:00:00Z", "send"),
 		})
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+}
+
+func ExampleClient_Stats() {
+	c, err := telegram.NewClient(telegram.Config{
+		AppID:       12345,
+		AppHash:     os.Getenv("TG_APP_HASH"),
+		BotToken:    os.Getenv("TG_BOT_TOKEN"),
+		SessionFile: "/var/lib/scheduler/telegram.session",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Stats never waits for the connection, so the health check answers at
+	// once during an outage too.
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		s := c.Stats()
+		if !s.Connected {
+			http.Error(w, "telegram: not connected", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintf(w, "ok: %d sent, %d failed, %d flood waits (%s)\n", s.Sends, s.SendErrors, s.FloodWaits, s.FloodWait)
+	})
+	go func() { log.Fatal(http.ListenAndServe("127.0.0.1:9090", mux)) }()
+
+	err = c.Run(context.Background(), func(ctx context.Context) error {
+		<-ctx.Done()
+		return nil
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -90,9 +90,11 @@ func (c *Client) peerKey(p tg.InputPeerClass) (string, bool) {
 //     rides out an outage, resending the identical request: a send keeps its
 //     random_id, so Telegram posts it once however often it arrives;
 //   - treats RANDOM_ID_DUPLICATE as delivered: an earlier attempt (this
-//     run's, or a previous run's after a restart) already posted it.
+//     run's, or a previous run's after a restart) already posted it;
+//   - counts calls and flood-wait answers for Stats.
 func (c *Client) guard(next tg.Invoker) telegram.InvokeFunc {
 	return func(ctx context.Context, in bin.Encoder, out bin.Decoder) error {
+		c.stats.requests.Add(1)
 		k := c.describe(in)
 		start := c.clock.Now()
 		var (
@@ -114,7 +116,21 @@ func (c *Client) guard(next tg.Invoker) telegram.InvokeFunc {
 					return err
 				}
 			}
+			gen := c.outage.generation()
 			err = next.Invoke(ctx, in, out)
+			// An answer, even an error, shows the connection is up:
+			// gotd reports a new connection (by storing the session) only
+			// after the first calls on it may have been answered.
+			if _, rpcErr := tgerr.As(err); err == nil || rpcErr {
+				c.outage.answered(gen)
+			}
+			// Counted before anything else: each answer once, even if the
+			// call gives up on it.
+			wait, flood := floodWait(err)
+			if flood {
+				c.stats.floodWaits.Add(1)
+				c.stats.floodWait.Add(int64(wait))
+			}
 			if err == nil || tgerr.Is(err, "RANDOM_ID_DUPLICATE") {
 				if k.posts > 0 {
 					c.log.LogAttrs(ctx, slog.LevelDebug, "sent",
@@ -128,13 +144,13 @@ func (c *Client) guard(next tg.Invoker) telegram.InvokeFunc {
 			if ctx.Err() != nil {
 				return err
 			}
-			if d, ok := floodWait(err); ok {
-				if flooded+d > c.cfg.FloodWaitCap {
+			if flood {
+				if flooded+wait > c.cfg.FloodWaitCap {
 					return fmt.Errorf("%s to %s: Telegram asks to wait %s, beyond the flood wait cap of %s: %w",
-						k.method, k.scope, d, c.cfg.FloodWaitCap, err)
+						k.method, k.scope, wait, c.cfg.FloodWaitCap, err)
 				}
-				c.log.Info("flood wait", "method", k.method, "scope", k.scope, "wait", d)
-				c.floods.set(k.scope, c.clock.Now().Add(d))
+				c.log.Info("flood wait", "method", k.method, "scope", k.scope, "wait", wait)
+				c.floods.set(k.scope, c.clock.Now().Add(wait))
 				continue
 			}
 			if !transient(err) {

@@ -131,9 +131,10 @@ type running struct {
 	cancel context.CancelFunc
 	done   chan struct{} // closed when Run returned
 	err    error         // Run's result, once done
-	// fctx is the context Run gave f.
-	fctx context.Context
-	once sync.Once
+	// fctx is the context Run gave f, once awaitLogin returned.
+	fctx  context.Context
+	ready chan context.Context // receives fctx once logged in
+	once  sync.Once
 }
 
 // start runs a client until the test ends and returns it once logged in.
@@ -143,27 +144,37 @@ func start(t testing.TB, cfg telegram.Config) *running {
 	if err != nil {
 		t.Fatal(err)
 	}
+	r := runBackground(t, c)
+	r.awaitLogin(t)
+	return r
+}
+
+// runBackground runs c until the test ends, without waiting for the login.
+func runBackground(t testing.TB, c *telegram.Client) *running {
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{Client: c, cancel: cancel, done: make(chan struct{})}
-	ready := make(chan context.Context, 1)
+	r := &running{Client: c, cancel: cancel, done: make(chan struct{}), ready: make(chan context.Context, 1)}
 	go func() {
 		defer close(r.done)
 		r.err = c.Run(ctx, func(ctx context.Context) error {
-			ready <- ctx
+			r.ready <- ctx
 			<-ctx.Done()
 			return nil
 		})
 	}()
+	t.Cleanup(func() { r.stop(t) })
+	return r
+}
+
+// awaitLogin waits until Run has logged in and called f.
+func (r *running) awaitLogin(t testing.TB) {
+	t.Helper()
 	select {
-	case r.fctx = <-ready:
+	case r.fctx = <-r.ready:
 	case <-r.done:
 		t.Fatalf("Run: %v", r.err)
 	case <-time.After(30 * time.Second):
-		cancel()
 		t.Fatal("client not logged in after 30s")
 	}
-	t.Cleanup(func() { r.stop(t) })
-	return r
 }
 
 // stop ends Run and checks that it ended cleanly (once).

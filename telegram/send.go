@@ -45,8 +45,10 @@ type Message struct {
 func (c *Client) Send(ctx context.Context, m Message) error {
 	err := c.send(ctx, m)
 	if err != nil {
+		c.stats.sent(0, err)
 		return fmt.Errorf("telegram: send to %s: %w", m.To, err)
 	}
+	c.stats.sent(1, nil)
 	return nil
 }
 
@@ -94,9 +96,12 @@ type File struct {
 
 // SendFile uploads a file and sends it.
 func (c *Client) SendFile(ctx context.Context, f File) error {
-	if err := c.sendFile(ctx, f); err != nil {
+	err := c.sendFile(ctx, f)
+	if err != nil {
+		c.stats.sent(0, err)
 		return fmt.Errorf("telegram: send %s to %s: %w", f.Path, f.To, err)
 	}
+	c.stats.sent(1, nil)
 	return nil
 }
 
@@ -173,6 +178,7 @@ type Forward struct {
 // and returns how many it forwarded.
 func (c *Client) Forward(ctx context.Context, f Forward) (int, error) {
 	n, err := c.forward(ctx, f)
+	c.stats.sent(n, err)
 	if err != nil {
 		return n, fmt.Errorf("telegram: forward from %s to %s: %w", f.From, f.To, err)
 	}

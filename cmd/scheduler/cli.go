@@ -46,6 +46,12 @@ var commands = []command{
 	{"run", "run the jobs until SIGINT or SIGTERM", (*cli).runCommand},
 	{"validate", "check a config file and report every problem", (*cli).validateCommand},
 	{"next", "print the next fire instants of each job", (*cli).nextCommand},
+	{"jobs", "list the running scheduler's jobs and their state", (*cli).jobsCommand},
+	{"trigger", "run a job of the running scheduler now", (*cli).triggerCommand},
+	{"pause", "stop a job of the running scheduler from firing", (*cli).pauseCommand},
+	{"resume", "let a paused job fire again", (*cli).resumeCommand},
+	{"history", "print the recorded runs of a job", (*cli).historyCommand},
+	{"reload", "make the running scheduler re-read its config", (*cli).reloadCommand},
 	{"login", "log a Telegram user account in for telegram jobs", (*cli).loginCommand},
 	{"version", "print the version of the scheduler and of Go", (*cli).versionCommand},
 }
@@ -121,22 +127,37 @@ func (f *flags) configFlag() *string {
 	return f.String("config", def, "the YAML config `FILE` (default $"+configEnv+")")
 }
 
-// parse parses args. When it returns ok false, the command must return code:
-// 0 after --help, 2 after a usage error (already reported).
+// parse parses args, which must be flags only. When it returns ok false,
+// the command must return code: 0 after --help, 2 after a usage error
+// (already reported).
 func (f *flags) parse(args []string) (code int, ok bool) {
-	err := f.Parse(args)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		f.help(f.c.stdout)
-		return exitOK, false
-	case err != nil:
-		// The flag package has printed the error itself.
-		fmt.Fprintf(f.c.stderr, "Run 'scheduler %s --help' for usage.\n", f.Name())
-		return exitUsage, false
-	case f.NArg() > 0:
-		return f.usageError("unexpected argument %q", f.Arg(0)), false
+	positional, code, ok := f.parseArgs(args)
+	if ok && len(positional) > 0 {
+		return f.usageError("unexpected argument %q", positional[0]), false
 	}
-	return exitOK, true
+	return code, ok
+}
+
+// parseArgs parses args, flags and arguments in any order ("trigger NAME
+// --wait" as well as "trigger --wait NAME"), and returns the arguments. ok
+// false is as for parse.
+func (f *flags) parseArgs(args []string) (positional []string, code int, ok bool) {
+	for {
+		err := f.Parse(args)
+		switch {
+		case errors.Is(err, flag.ErrHelp):
+			f.help(f.c.stdout)
+			return nil, exitOK, false
+		case err != nil:
+			// The flag package has printed the error itself.
+			fmt.Fprintf(f.c.stderr, "Run 'scheduler %s --help' for usage.\n", f.Name())
+			return nil, exitUsage, false
+		case f.NArg() == 0:
+			return positional, exitOK, true
+		}
+		positional = append(positional, f.Arg(0))
+		args = f.Args()[1:]
+	}
 }
 
 // usageError reports a usage problem and returns the exit status for it.

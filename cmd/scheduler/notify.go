@@ -25,9 +25,8 @@ func (n systemdNotifier) notify(states ...string) {
 	}
 }
 
-// watchdog makes the loop itself keep systemd's watchdog fed: an entry with
-// no function fires every half WatchdogSec, and a task on the loop pings
-// at each of its fires. A wedged loop stops firing, the pings stop, and
+// watchdog makes the loop itself keep systemd's watchdog fed: a heartbeat
+// every half WatchdogSec. A wedged loop stops firing, the pings stop, and
 // systemd restarts the service.
 func (n systemdNotifier) watchdog(loop *runtime.Loop) error {
 	interval, err := daemon.SdWatchdogEnabled(false)
@@ -35,7 +34,14 @@ func (n systemdNotifier) watchdog(loop *runtime.Loop) error {
 		return err
 	}
 	every := max(time.Second, (interval / 2).Truncate(time.Second))
-	tick, err := loop.Add(runtime.Job{Name: "systemd-watchdog", Spec: "@every " + every.String()})
+	return heartbeat(loop, "systemd-watchdog", every, func() { n.notify(daemon.SdNotifyWatchdog) })
+}
+
+// heartbeat calls beat at each fire of an entry with no function that
+// fires every interval, from a task on the loop: proof that the loop itself
+// is firing, for the systemd watchdog and /healthz.
+func heartbeat(loop *runtime.Loop, name string, every time.Duration, beat func()) error {
+	tick, err := loop.Add(runtime.Job{Name: name, Spec: "@every " + every.String()})
 	if err != nil {
 		return err
 	}
@@ -44,7 +50,7 @@ func (n systemdNotifier) watchdog(loop *runtime.Loop) error {
 			if _, err := tick.Next(ctx); err != nil {
 				return nil // the loop is shutting down
 			}
-			n.notify(daemon.SdNotifyWatchdog)
+			beat()
 		}
 	})
 	return nil

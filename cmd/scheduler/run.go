@@ -5,13 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 
 	"github.com/coreos/go-systemd/v22/daemon"
 
+	"github.com/scheduler-dev/scheduler/control"
 	"github.com/scheduler-dev/scheduler/jobs"
 	"github.com/scheduler-dev/scheduler/runtime"
 	"github.com/scheduler-dev/scheduler/state"
@@ -30,6 +33,7 @@ with exit status 2. Logs go to stderr.
 	config := f.configFlag()
 	logFormat := f.String("log-format", "auto", "log `FORMAT`: auto (text on a terminal, else json), text or json")
 	logLevel := f.String("log-level", "info", "the least `LEVEL` logged: debug, info, warn or error")
+	socket := f.socketFlag()
 	if code, ok := f.parse(args); !ok {
 		return code
 	}
@@ -56,6 +60,8 @@ with exit status 2. Logs go to stderr.
 	defer db.Close()
 
 	clock := runtime.SystemClock{}
+	metrics := control.NewMetrics(buildVersion())
+	record := recordHistory(db, logger)
 	loop := runtime.NewLoop(runtime.Config{
 		Clock:         clock,
 		Logger:        logger,
@@ -63,7 +69,10 @@ with exit status 2. Logs go to stderr.
 		ShutdownGrace: cfg.ShutdownGrace,
 		Location:      cfg.Timezone,
 		Store:         db,
-		OnRunEnd:      recordHistory(db, logger),
+		OnRunEnd: func(r runtime.Report) {
+			record(r)
+			metrics.Observe(r)
+		},
 	})
 	// No client-wide timeout: each job's policy timeout bounds its requests
 	// through the run's context.
@@ -78,18 +87,59 @@ with exit status 2. Logs go to stderr.
 		}
 		deps.Telegram = client
 	}
+	var connected func() bool
+	if client != nil {
+		connected = func() bool { return client.Stats().Connected }
+		metrics.WatchTelegram(client.Stats)
+	}
+	health, err := newHealth(loop, connected)
+	if err != nil {
+		fmt.Fprintln(c.stderr, err)
+		return exitFailure
+	}
+	systemd := systemdNotifier{logger}
 	group := runtime.NewGroup(loop)
-	if _, err := group.Apply(cfg.RuntimeJobs(deps)); err != nil {
+	r := &reloader{path: path, lookupEnv: c.lookupEnv, logger: logger, deps: deps, systemd: systemd, running: cfg}
+	svc := control.NewService(control.Options{
+		Group:   group,
+		Store:   db,
+		Reload:  r.reload,
+		Health:  health.problems,
+		Metrics: metrics,
+		Logger:  logger,
+	})
+	r.service = svc
+	if _, err := svc.Apply(context.Background(), cfg.RuntimeJobs(deps)); err != nil {
 		fmt.Fprintf(c.stderr, "%s: %v\n", cfg.File, err)
 		return exitUsage
 	}
-	systemd := systemdNotifier{logger}
 	if err := systemd.watchdog(loop); err != nil {
 		logger.Error("systemd watchdog not fed", "error", err)
+	}
+	socketPath := c.daemonSocket(*socket, cfg)
+	sock, err := control.Listen(socketPath, logger)
+	if err != nil {
+		fmt.Fprintln(c.stderr, err)
+		return exitFailure
+	}
+	servers := newServers(logger)
+	defer servers.stop()
+	servers.serve("control socket", sock, svc.Handler())
+	httpAddr := ""
+	if cfg.HTTP != nil {
+		l, err := net.Listen("tcp", cfg.HTTP.Listen)
+		if err != nil {
+			fmt.Fprintf(c.stderr, "%s: http.listen: %v\n", cfg.File, err)
+			return exitFailure
+		}
+		httpAddr = l.Addr().String()
+		servers.serve("HTTP endpoints", l, svc.PublicHandler())
 	}
 	logger.Info("scheduler started",
 		"config", cfg.File,
 		"state", db.Path(),
+		"socket", socketPath,
+		"http", httpAddr,
 		"jobs", len(cfg.Jobs),
 		"timezone", cfg.Timezone.String(),
 		"max_concurrent", cfg.MaxConcurrent,
@@ -118,8 +168,7 @@ with exit status 2. Logs go to stderr.
 			})
 		}
 	}
-	r := &reloader{path: path, lookupEnv: c.lookupEnv, logger: logger, deps: deps, group: group, systemd: systemd, running: cfg}
-	return c.serve(run, logger, systemd, r.reload)
+	return c.serve(run, logger, systemd, r.onSIGHUP)
 }
 
 // signalError is the cancellation cause of the loop's context after a stop
@@ -211,4 +260,33 @@ func recordHistory(db *state.DB, logger *slog.Logger) func(runtime.Report) {
 			logger.Error("could not record the run in the history", "job", r.Job, "error", err)
 		}
 	}
+}
+
+// servers serves the control socket and the HTTP endpoints for as long as
+// the process runs.
+type servers struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	logger *slog.Logger
+}
+
+func newServers(logger *slog.Logger) *servers {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &servers{ctx: ctx, cancel: cancel, logger: logger}
+}
+
+// serve serves h on l until stop; what names it in the log.
+func (s *servers) serve(what string, l net.Listener, h http.Handler) {
+	s.wg.Go(func() {
+		if err := control.Serve(s.ctx, l, h); err != nil {
+			s.logger.Error(what+" failed", "address", l.Addr().String(), "error", err)
+		}
+	})
+}
+
+// stop shuts the servers down and waits for them.
+func (s *servers) stop() {
+	s.cancel()
+	s.wg.Wait()
 }

@@ -93,10 +93,26 @@ func TestTelegramSendsThroughTheServer(t *testing.T) {
 	dir := t.TempDir()
 	srv, block := telegramServer(t, dir, "")
 	srv.Inject(telegramtest.Fault{Method: tg.MessagesSendMessageRequestTypeID, Err: tgerr.New(420, "FLOOD_WAIT_1")})
-	config := writeFile(t, dir, "config.yaml", "state_dir: state\n"+block+tickJob)
+	config := writeFile(t, dir, "config.yaml", "state_dir: state\n"+httpBlock+block+tickJob)
 
 	p := startEnv(t, dir, []string{"BOT_TOKEN=" + botToken}, "run", "--config", config, "--log-format", "json")
 	waitMessages(t, srv, 3)
+	// /metrics counts the sends and the one flood wait.
+	addr := httpAddr(p)
+	metrics := waitMetric(t, addr, `scheduler_telegram_flood_waits_total 1`)
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`(?m)^scheduler_telegram_sends_total [3-9]\d*$`),
+		regexp.MustCompile(`(?m)^scheduler_telegram_flood_wait_seconds_total 1$`),
+		regexp.MustCompile(`(?m)^scheduler_telegram_connected 1$`),
+		regexp.MustCompile(`(?m)^scheduler_runs_total\{job="news",outcome="ok"\} [3-9]\d*$`),
+	} {
+		if !want.MatchString(metrics) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if status, body := get(t, addr, "/healthz"); status != 200 {
+		t.Errorf("/healthz: %d %s", status, body)
+	}
 	p.signal(syscall.SIGTERM)
 	if code := p.wait(waitLimit); code != 0 {
 		t.Errorf("exit status %d after SIGTERM", code)
@@ -143,16 +159,20 @@ func TestTelegramOutageWithinBudget(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	srv, block := telegramServer(t, dir, "  reconnect: 20s\n")
-	config := writeFile(t, dir, "config.yaml", "state_dir: state\n"+block+tickJob)
+	config := writeFile(t, dir, "config.yaml", "state_dir: state\n"+httpBlock+block+tickJob)
 	p := startEnv(t, dir, []string{"BOT_TOKEN=" + botToken}, "run", "--config", config, "--log-format", "json")
 
 	before := len(waitMessages(t, srv, 2))
+	addr := httpAddr(p)
 	srv.Stop()
-	time.Sleep(2 * time.Second)
+	// /healthz tells the outage.
+	waitHealth(t, addr, 503, `"telegram": "disconnected"`)
+	time.Sleep(time.Second)
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
 	waitMessages(t, srv, before+3)
+	waitHealth(t, addr, 200, `"status": "ok"`)
 	p.signal(syscall.SIGTERM)
 	if code := p.wait(waitLimit); code != 0 {
 		t.Errorf("exit status %d after SIGTERM", code)
