@@ -9,8 +9,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -49,14 +51,7 @@ func start(t *testing.T, dir string, jobs ...runtime.Job) *daemon {
 	d.metrics = control.NewMetrics("test")
 	d.loop = runtime.NewLoop(runtime.Config{
 		Clock: d.clock, Logger: slog.New(slog.DiscardHandler), Location: time.UTC, Store: db,
-		OnRunEnd: func(r runtime.Report) {
-			d.metrics.Observe(r)
-			rec := state.RunRecord{Scheduled: r.Scheduled, Start: r.Start, End: r.End, Attempts: r.Attempt, Outcome: r.Outcome}
-			if r.Err != nil {
-				rec.Error = r.Err.Error()
-			}
-			db.Record(context.Background(), r.Job, rec)
-		},
+		OnRunEnd: func(r runtime.Report) { d.svc.OnRunEnd(r) },
 	})
 	d.svc = control.NewService(control.Options{
 		Group:   runtime.NewGroup(d.loop),
@@ -342,5 +337,67 @@ func TestPublicHandlerServesMetricsHealthAndJobsOnly(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNotFound && resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("the public handler let a trigger through: %s", resp.Status)
+	}
+}
+
+// TestPeerOfAnotherUserIsRefused connects as another user (nobody) to a
+// socket whose mode would let it in: the peer check must still refuse.
+// It needs root, to run the client as someone else.
+func TestPeerOfAnotherUserIsRefused(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to connect as another user")
+	}
+	dir, err := os.MkdirTemp("", "peer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	d := start(t, dir, runtime.Job{Name: "a", Spec: "@hourly", Func: newCounter().run})
+	if err := os.Chmod(d.socket, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	// The test binary sits in a directory only root may enter: run a copy.
+	self, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	helper := filepath.Join(dir, "helper.test")
+	if err := os.WriteFile(helper, self, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ask := func(uid uint32) error {
+		t.Helper()
+		cmd := exec.Command(helper, "-test.run=^TestDialHelper$")
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "CONTROL_TEST_SOCKET="+d.socket)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: uid}}
+		out, err := cmd.CombinedOutput()
+		if err != nil && !strings.Contains(string(out), "DIAL FAILED") {
+			t.Fatalf("the helper did not run as uid %d: %v\n%s", uid, err, out)
+		}
+		if err != nil {
+			return errors.New(string(out))
+		}
+		return nil
+	}
+	if err := ask(0); err != nil {
+		t.Errorf("root was refused: %v", err)
+	}
+	if err := ask(65534); err == nil {
+		t.Error("a peer running as nobody got an answer")
+	}
+}
+
+// TestDialHelper is run by TestPeerOfAnotherUserIsRefused in a child
+// process, as another user.
+func TestDialHelper(t *testing.T) {
+	path := os.Getenv("CONTROL_TEST_SOCKET")
+	if path == "" {
+		t.Skip("only run as a child of TestPeerOfAnotherUserIsRefused")
+	}
+	if _, err := control.NewClient(path).Jobs(context.Background()); err != nil {
+		fmt.Println("DIAL FAILED:", err)
+		os.Exit(1)
 	}
 }

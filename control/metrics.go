@@ -54,7 +54,7 @@ func NewMetrics(version string) *Metrics {
 	return m
 }
 
-// Observe records the end of a run: for runtime.Config.OnRunEnd.
+// Observe records the end of a run; Service.OnRunEnd calls it.
 func (m *Metrics) Observe(r runtime.Report) {
 	m.runs.WithLabelValues(r.Job, r.Outcome).Inc()
 	if r.Outcome == runtime.OutcomeSkipped || r.Start.IsZero() {

@@ -28,6 +28,7 @@ var ErrUnknownJob = errors.New("no such job")
 // Store keeps what outlives the process about each job: its run history
 // and whether it is paused. *state.DB implements it.
 type Store interface {
+	Record(ctx context.Context, job string, r state.RunRecord) error
 	History(ctx context.Context, job string, limit int) ([]state.RunRecord, error)
 	SetPaused(ctx context.Context, job string, paused bool) error
 	Paused(ctx context.Context, job string) (bool, error)
@@ -38,7 +39,7 @@ type Options struct {
 	// Group holds the jobs. The Service applies every job list to it; do
 	// not call Group.Apply directly.
 	Group *runtime.Group
-	// Store is where pauses persist and history is read.
+	// Store is where pauses persist and history is kept.
 	Store Store
 	// Reload, if set, re-reads the configuration and applies it (through
 	// Service.Apply); it returns the configuration's problems when the file
@@ -207,6 +208,21 @@ func (s *Service) Jobs(ctx context.Context) ([]JobStatus, error) {
 		out = append(out, st)
 	}
 	return out, nil
+}
+
+// OnRunEnd records the end of a run in its job's history and in the
+// metrics: set it as the loop's runtime.Config.OnRunEnd.
+func (s *Service) OnRunEnd(r runtime.Report) {
+	rec := state.RunRecord{Scheduled: r.Scheduled, Start: r.Start, End: r.End, Attempts: r.Attempt, Outcome: r.Outcome}
+	if r.Err != nil {
+		rec.Error = r.Err.Error()
+	}
+	if err := s.opts.Store.Record(context.Background(), r.Job, rec); err != nil {
+		s.logger.Error("could not record the run in the history", "job", r.Job, "error", err)
+	}
+	if s.opts.Metrics != nil {
+		s.opts.Metrics.Observe(r)
+	}
 }
 
 // Entries returns the jobs' entries, ordered by name.

@@ -61,7 +61,7 @@ with exit status 2. Logs go to stderr.
 
 	clock := runtime.SystemClock{}
 	metrics := control.NewMetrics(buildVersion())
-	record := recordHistory(db, logger)
+	var svc *control.Service // set before the loop runs
 	loop := runtime.NewLoop(runtime.Config{
 		Clock:         clock,
 		Logger:        logger,
@@ -69,10 +69,7 @@ with exit status 2. Logs go to stderr.
 		ShutdownGrace: cfg.ShutdownGrace,
 		Location:      cfg.Timezone,
 		Store:         db,
-		OnRunEnd: func(r runtime.Report) {
-			record(r)
-			metrics.Observe(r)
-		},
+		OnRunEnd:      func(r runtime.Report) { svc.OnRunEnd(r) },
 	})
 	// No client-wide timeout: each job's policy timeout bounds its requests
 	// through the run's context.
@@ -100,7 +97,7 @@ with exit status 2. Logs go to stderr.
 	systemd := systemdNotifier{logger}
 	group := runtime.NewGroup(loop)
 	r := &reloader{path: path, lookupEnv: c.lookupEnv, logger: logger, deps: deps, systemd: systemd, running: cfg}
-	svc := control.NewService(control.Options{
+	svc = control.NewService(control.Options{
 		Group:   group,
 		Store:   db,
 		Reload:  r.reload,
@@ -243,23 +240,6 @@ func errString(err error) string {
 // openState opens the state store under the config's state_dir.
 func openState(cfg *jobs.Config) (*state.DB, error) {
 	return state.Open(filepath.Join(cfg.StateDir, "state.db"), state.Options{History: cfg.History})
-}
-
-// recordHistory returns the loop's OnRunEnd hook: each run's outcome goes
-// into its job's bounded history.
-func recordHistory(db *state.DB, logger *slog.Logger) func(runtime.Report) {
-	return func(r runtime.Report) {
-		rec := state.RunRecord{
-			Scheduled: r.Scheduled, Start: r.Start, End: r.End,
-			Attempts: r.Attempt, Outcome: r.Outcome,
-		}
-		if r.Err != nil {
-			rec.Error = r.Err.Error()
-		}
-		if err := db.Record(context.Background(), r.Job, rec); err != nil {
-			logger.Error("could not record the run in the history", "job", r.Job, "error", err)
-		}
-	}
 }
 
 // servers serves the control socket and the HTTP endpoints for as long as
