@@ -21,11 +21,8 @@ import (
 // the last messages of @telegram, send one to yourself and download
 // @telegram's profile photo, all at once.
 func TestTelegramGather(t *testing.T) {
-	srv, err := telegramtest.New(telegramtest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	dir := t.TempDir()
+	srv, pem := newServer(t, dir)
 	const me = 7001
 	photo := []byte("\xff\xd8\xff\xe0 a jpeg, as far as this test cares")
 	srv.AddUser(telegramtest.User{ID: me, Username: "alice", FirstName: "Alice"})
@@ -34,7 +31,6 @@ func TestTelegramGather(t *testing.T) {
 		srv.AddHistory(telegramtest.ChannelPeer(3001), 0, fmt.Sprintf("news %d", i))
 	}
 
-	dir := t.TempDir()
 	session, err := srv.Session(t.Context(), 1, "")
 	if err != nil {
 		t.Fatal(err)
@@ -44,10 +40,6 @@ func TestTelegramGather(t *testing.T) {
 	}
 	sessionFile := filepath.Join(dir, "telegram.session")
 	if err := os.WriteFile(sessionFile, session, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	pem := filepath.Join(dir, "server.pem")
-	if err := srv.WritePublicKey(pem); err != nil {
 		t.Fatal(err)
 	}
 	cfg := mustParse(t, fmt.Sprintf(`telegram:
@@ -109,19 +101,11 @@ jobs:
 // run's error and output, and sending the alert again for the same run
 // (same random_id, distinct from the job's own steps') posts nothing new.
 func TestAlertTelegramToAdmin(t *testing.T) {
-	srv, err := telegramtest.New(telegramtest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	dir := t.TempDir()
+	srv, pem := newServer(t, dir)
 	const admin = 4242
 	srv.AddBot("1000001:secret", telegramtest.User{ID: 1000001, Username: "alerts_bot"})
 	srv.AddUser(telegramtest.User{ID: admin, AccessHash: 5, Username: "admin", FirstName: "Admin"})
-	dir := t.TempDir()
-	pem := filepath.Join(dir, "server.pem")
-	if err := srv.WritePublicKey(pem); err != nil {
-		t.Fatal(err)
-	}
 	cfg := mustParse(t, fmt.Sprintf(`telegram:
   app_id: 1
   app_hash: h
@@ -183,4 +167,20 @@ jobs:
 	if strings.Contains(logs.String(), "alert failed") || strings.Contains(logs.String(), "1000001:secret") {
 		t.Errorf("log: %s", logs.String())
 	}
+}
+
+// newServer starts an in-process MTProto server for the test and writes
+// its public key into dir; it returns the server and the key's path.
+func newServer(t *testing.T, dir string) (*telegramtest.Server, string) {
+	t.Helper()
+	srv, err := telegramtest.New(telegramtest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	pem := filepath.Join(dir, "server.pem")
+	if err := srv.WritePublicKey(pem); err != nil {
+		t.Fatal(err)
+	}
+	return srv, pem
 }
