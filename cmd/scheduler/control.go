@@ -235,7 +235,7 @@ history: runs of each job (default 100).
 	for _, r := range runs {
 		duration := "-"
 		if !r.Start.IsZero() && !r.End.IsZero() {
-			duration = r.End.Sub(r.Start).Round(time.Millisecond).String()
+			duration = roundDuration(r.End.Sub(r.Start)).String()
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%s\n", r.Scheduled.Format(time.RFC3339), timeOrDash(&r.Start),
 			duration, r.Attempts, r.Outcome, orDash(firstLine(r.Error)))
@@ -297,4 +297,15 @@ func timeOrDash(t *time.Time) string {
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
+}
+
+// roundDuration drops the digits nobody reads: 1m30s, 1.234s, 15.301ms.
+func roundDuration(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Minute:
+		return d.Round(time.Second)
+	case d >= time.Second:
+		return d.Round(time.Millisecond)
+	}
+	return d.Round(time.Microsecond)
 }
