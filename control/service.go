@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -84,6 +85,7 @@ func NewService(opts Options) *Service {
 func (s *Service) Apply(ctx context.Context, jobs []runtime.Job) (runtime.Changes, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	jobs = slices.Clone(jobs) // their functions get wrapped
 	paused := make(map[string]bool)
 	for i, j := range jobs {
 		p, err := s.opts.Store.Paused(ctx, j.Name)
