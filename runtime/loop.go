@@ -108,8 +108,11 @@ type Loop struct {
 	// wake tells Run that the earliest instant may have changed.
 	wake chan struct{}
 
-	// tasks counts every goroutine running a fire or a Go function.
+	// tasks counts the runs of fires going (from admission with a slot to
+	// their end) and the Go functions.
 	tasks sync.WaitGroup
+	// pool holds the goroutines that run fires.
+	pool pool
 
 	// Slots: running counts goroutines executing fires, at most limit; the
 	// fires beyond wait in waiting, first come first served.
@@ -122,7 +125,8 @@ type Loop struct {
 	state     loopState
 	heap      []heapItem
 	schedules map[scheduleKey]*compiled
-	starting  *[]fire  // during fireDue: runs to start once mu is released
+	starting  *[]fire  // during fireDue: runs to hand to the workers in batches
+	queueing  []fire   // during fireDue: fires to queue for a slot
 	atStart   []*Entry // @start entries waiting for Run
 	due       []int32  // scratch for Run
 	fires     []fire   // scratch for Run
@@ -156,7 +160,7 @@ func NewLoop(cfg Config) *Loop {
 		cfg.Location = time.Local
 	}
 	ctx, cancel := context.WithCancelCause(context.Background())
-	return &Loop{
+	l := &Loop{
 		clock:     cfg.Clock,
 		logger:    cfg.Logger,
 		location:  cfg.Location,
@@ -170,6 +174,8 @@ func NewLoop(cfg Config) *Loop {
 		wake:      make(chan struct{}, 1),
 		schedules: make(map[scheduleKey]*compiled),
 	}
+	l.pool.init()
+	return l
 }
 
 // Clock returns the loop's clock.
@@ -367,7 +373,10 @@ func (l *Loop) Run(ctx context.Context) error {
 	defer timer.Stop()
 	for {
 		now := l.clock.Now()
-		timer.Reset(l.fireDue(now))
+		sleep := l.fireDue(now)
+		// Firing a large burst takes a while: sleep from now, not from
+		// before it, or the next instant is noticed that much late.
+		timer.Reset(sleep - l.clock.Now().Sub(now))
 		select {
 		case <-ctx.Done():
 			l.shutdown()
@@ -391,13 +400,10 @@ func (l *Loop) fireDue(now time.Time) time.Duration {
 	starts := l.starts[:0]
 	l.starting = &starts
 	defer func() {
+		l.flushStarts()
 		l.starting = nil
-		l.mu.Unlock()
-		for _, f := range starts {
-			go l.execute(f)
-		}
-		clear(starts)
 		l.starts = starts[:0]
+		l.mu.Unlock()
 	}()
 
 	// Start the due runs before computing any next instant, so that the lag
@@ -406,13 +412,29 @@ func (l *Loop) fireDue(now time.Time) time.Duration {
 	l.due = l.collectDue(nowNanos, l.due[:0])
 	fires := l.fires[:0]
 	var missed []missedInstants
-	for _, i := range l.due {
+	queued := 0
+	// The common case, a burst of entries due at one instant and noticed
+	// on time, starts each run as soon as it is found: the root of the heap
+	// comes first, and the entries due at its instant are started in heap
+	// order. The others (a different instant, missed instants) are sorted
+	// and started after them; without jitter, their instants are later.
+	stream, streaming := int64(0), false
+	for k, i := range l.due {
 		item := &l.heap[i]
 		e := item.entry
 		at := item.at - e.jitter()
 		if at >= nowNanos-lateTolerance {
-			fires = append(fires, fire{entry: e, at: at})
 			item.at = at
+			if k == 0 {
+				stream, streaming = at, true
+			}
+			if streaming && at == stream {
+				if !l.fire(fire{entry: e, at: at}) {
+					queued++
+				}
+				continue
+			}
+			fires = append(fires, fire{entry: e, at: at})
 			continue
 		}
 		var dropped int
@@ -421,16 +443,19 @@ func (l *Loop) fireDue(now time.Time) time.Duration {
 			missed = append(missed, missedInstants{e, dropped})
 		}
 	}
-	if len(fires) > 1 && fires[0].at != fires[len(fires)-1].at {
+	byInstant := func(a, b fire) int { return cmpInt64(a.at, b.at) }
+	if !slices.IsSortedFunc(fires, byInstant) {
 		// After a suspend or a long lag, earlier instants go first.
-		slices.SortStableFunc(fires, func(a, b fire) int { return cmpInt64(a.at, b.at) })
+		slices.SortStableFunc(fires, byInstant)
 	}
-	queued := 0
 	for _, f := range fires {
 		if !l.fire(f) {
 			queued++
 		}
 	}
+	// The runs start now, while the next instants are computed.
+	l.flushWaiting()
+	l.flushStarts()
 	if queued > 0 {
 		l.logger.Warn("max_concurrent reached: fires wait for a free slot",
 			"waiting", l.waitingLen.Load(), "max_concurrent", l.limit)
@@ -603,6 +628,7 @@ func (l *Loop) shutdown() {
 	}
 	l.cancel(ErrShutdown)
 	<-done
+	l.closePool()
 
 	l.mu.Lock()
 	l.state = stateClosed

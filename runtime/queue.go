@@ -17,6 +17,21 @@ func (q *queue[T]) push(v T) {
 	q.size++
 }
 
+// pushAll appends vs, growing the buffer at most once.
+func (q *queue[T]) pushAll(vs []T) {
+	if need := q.size + len(vs); need > len(q.buf) {
+		n := max(16, len(q.buf))
+		for n < need {
+			n *= 2
+		}
+		q.resize(n)
+	}
+	for _, v := range vs {
+		q.buf[(q.head+q.size)%len(q.buf)] = v
+		q.size++
+	}
+}
+
 func (q *queue[T]) pop() (T, bool) {
 	var zero T
 	if q.size == 0 {

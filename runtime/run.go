@@ -121,10 +121,20 @@ func (l *Loop) fire(f fire) bool {
 }
 
 // admit starts f if a slot is free, or queues it for one; it reports
-// whether f got a slot. l.mu must be held. While fireDue holds the lock it
-// collects the runs to start and starts them once it has let go, so that
-// new goroutines never queue up on the loop's lock.
+// whether f got a slot. l.mu must be held.
 func (l *Loop) admit(f fire) bool {
+	if l.starting != nil {
+		// During fireDue, the fires that find no slot are queued together
+		// once all are admitted (flushWaiting), rather than one by one
+		// against the runs releasing slots; the fires after the first of
+		// them queue behind it, first come first served.
+		if len(l.queueing) > 0 || !l.acquireSlot() {
+			l.queueing = append(l.queueing, f)
+			return false
+		}
+		l.start(f)
+		return true
+	}
 	if !l.acquireSlot() {
 		l.slotMu.Lock()
 		l.waiting.push(f)
@@ -145,15 +155,54 @@ func (l *Loop) admit(f fire) bool {
 	return true
 }
 
-// start runs f in a new goroutine holding a slot, now or, during
-// fireDue, once the loop's lock is released.
+// start hands f, holding a slot, to the workers: at once, or during
+// fireDue in batches, so that a burst costs the workers' queue and the
+// shared counters one update per batch rather than one per fire. l.mu must
+// be held.
 func (l *Loop) start(f fire) {
-	l.tasks.Add(1)
-	if l.starting != nil {
-		*l.starting = append(*l.starting, f)
+	if l.starting == nil {
+		l.tasks.Add(1)
+		l.dispatch(f)
 		return
 	}
-	go l.execute(f)
+	*l.starting = append(*l.starting, f)
+	if len(*l.starting) >= startBatch {
+		l.flushStarts()
+	}
+}
+
+// flushStarts hands the runs fireDue has collected to the workers. l.mu
+// must be held.
+func (l *Loop) flushStarts() {
+	if l.starting == nil || len(*l.starting) == 0 {
+		return
+	}
+	l.tasks.Add(len(*l.starting))
+	l.dispatch(*l.starting...)
+	clear(*l.starting)
+	*l.starting = (*l.starting)[:0]
+}
+
+// flushWaiting queues the fires fireDue found no slot for, then starts as
+// many of them as slots were released meanwhile. l.mu must be held.
+func (l *Loop) flushWaiting() {
+	if len(l.queueing) == 0 {
+		return
+	}
+	l.slotMu.Lock()
+	l.waiting.pushAll(l.queueing)
+	l.waitingLen.Store(int64(l.waiting.len()))
+	l.slotMu.Unlock()
+	clear(l.queueing)
+	l.queueing = l.queueing[:0]
+	for l.waitingLen.Load() > 0 && l.acquireSlot() {
+		g, ok := l.takeWaiting()
+		if !ok {
+			l.releaseSlot()
+			break
+		}
+		l.start(g)
+	}
 }
 
 func (l *Loop) acquireSlot() bool {
@@ -182,28 +231,36 @@ func (l *Loop) takeWaiting() (fire, bool) {
 	return f, ok
 }
 
-// execute runs f, then, holding on to its slot, whatever waits for one.
+// execute runs f, which holds a slot, on a worker (see pool.go), then
+// passes the slot on to the oldest fire waiting for one. While no other
+// fire waits for a worker, the worker runs that one too; otherwise it
+// queues it behind them, so that a worker never keeps a private line of
+// fires that others cannot take while fires older than them wait.
 func (l *Loop) execute(f fire) {
-	defer l.tasks.Done()
 	for {
 		r, result, err := l.perform(f)
 		l.finish(f, r, result, err)
-		if next, ok := l.takeWaiting(); ok {
-			f = next
-			continue
-		}
-		l.releaseSlot()
-		// A fire queued after takeWaiting looked must not be stranded.
-		if l.waitingLen.Load() == 0 || !l.acquireSlot() {
-			return
-		}
 		next, ok := l.takeWaiting()
 		if !ok {
 			l.releaseSlot()
-			return
+			// A fire queued after takeWaiting looked must not be stranded.
+			if l.waitingLen.Load() == 0 || !l.acquireSlot() {
+				break
+			}
+			if next, ok = l.takeWaiting(); !ok {
+				l.releaseSlot()
+				break
+			}
 		}
-		f = next
+		// next inherits f's slot and its count in l.tasks.
+		if l.pool.ready.empty() {
+			f = next
+			continue
+		}
+		l.pool.ready.push(next)
+		return
 	}
+	l.tasks.Done()
 }
 
 // perform executes one run of f with its retries, and logs its start and
@@ -336,11 +393,12 @@ func (l *Loop) attempt(ctx context.Context, fn Func, r Run, timeout time.Duratio
 }
 
 func outcomeOf(err error) string {
+	if err == nil {
+		return OutcomeOK // before the targets of errors.As, which escape
+	}
 	var te *TimeoutError
 	var pe *PanicError
 	switch {
-	case err == nil:
-		return OutcomeOK
 	case errors.As(err, &pe):
 		return OutcomePanic
 	case errors.As(err, &te):

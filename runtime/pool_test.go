@@ -1,0 +1,259 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	goruntime "runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// These tests run the loop on the system clock inside a synctest bubble,
+// where time is fake: the workers' idle timeout is real time, which a
+// runtimetest.Clock would not see.
+
+func newPoolTestLoop(cfg Config) *Loop {
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	cfg.Location = time.UTC
+	return NewLoop(cfg)
+}
+
+// workers counts the goroutines of the process that are loop workers.
+func workers() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := goruntime.Stack(buf, true)
+		if n < len(buf) {
+			return strings.Count(string(buf[:n]), "runtime.(*Loop).work(")
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
+
+// runLoop runs l until the returned stop is called, or the test ends;
+// stop returns once Run has.
+func runLoop(t *testing.T, l *Loop) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- l.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// untilNextMinute sleeps (in the bubble's time) to just after the next
+// whole minute.
+func untilNextMinute() {
+	now := time.Now()
+	time.Sleep(now.Truncate(time.Minute).Add(time.Minute).Sub(now) + time.Millisecond)
+}
+
+func TestBurstOfBlockingRunsAllStart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n = 600 // more than one batch of starts
+		l := newPoolTestLoop(Config{MaxConcurrent: n})
+		release := make(chan struct{})
+		var started atomic.Int32
+		for i := range n {
+			_, err := l.Add(Job{Name: fmt.Sprint("j", i), Spec: "0 * * * * *", Func: func(ctx context.Context, r Run) error {
+				started.Add(1)
+				<-release
+				return nil
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		stop := runLoop(t, l)
+		untilNextMinute()
+		synctest.Wait()
+		// Every run blocks, so each needs a worker of its own: none may wait
+		// behind another.
+		if got := started.Load(); got != n {
+			t.Errorf("%d of %d blocking runs started", got, n)
+		}
+		if got := workers(); got < n {
+			t.Errorf("%d workers for %d blocking runs", got, n)
+		}
+		close(release)
+		stop()
+		// Run waits for the workers to exit.
+		if got := workers(); got != 0 {
+			t.Errorf("%d workers left once Run returned", got)
+		}
+	})
+}
+
+func TestShortRunsShareAFewWorkers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n = 2000
+		l := newPoolTestLoop(Config{MaxConcurrent: n})
+		runs := make([]atomic.Int32, n)
+		for i := range n {
+			_, err := l.Add(Job{Name: "j", Spec: "0 * * * * *", Func: func(ctx context.Context, r Run) error {
+				runs[i].Add(1)
+				return nil
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		stop := runLoop(t, l)
+		untilNextMinute()
+		synctest.Wait()
+		untilNextMinute()
+		synctest.Wait()
+		for i := range runs {
+			if got := runs[i].Load(); got != 2 {
+				t.Fatalf("job %d ran %d times over two bursts, want 2", i, got)
+			}
+		}
+		// Runs that never block need no more workers than processors, give
+		// or take the ones summoned while the others were busy; never one
+		// per run.
+		if got := workers(); got > n/10 {
+			t.Errorf("%d workers kept for %d short runs", got, n)
+		}
+		stop()
+	})
+}
+
+func TestMaxConcurrentHoldsAcrossABurst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n, limit = 40, 3
+		l := newPoolTestLoop(Config{MaxConcurrent: limit})
+		var active, most, total atomic.Int32
+		release := make(chan struct{})
+		for i := range n {
+			_, err := l.Add(Job{Name: fmt.Sprint("j", i), Spec: "0 * * * * *", Func: func(ctx context.Context, r Run) error {
+				a := active.Add(1)
+				for m := most.Load(); a > m && !most.CompareAndSwap(m, a); m = most.Load() {
+				}
+				total.Add(1)
+				<-release
+				active.Add(-1)
+				return nil
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		stop := runLoop(t, l)
+		untilNextMinute()
+		synctest.Wait()
+		if got := total.Load(); got != limit {
+			t.Fatalf("%d runs started, want max_concurrent=%d", got, limit)
+		}
+		// Each run that ends passes its slot to exactly one waiting fire.
+		for want := int32(limit + 1); want <= n; want++ {
+			release <- struct{}{}
+			synctest.Wait()
+			if got := total.Load(); got != want {
+				t.Fatalf("%d runs started after %d ended, want %d", got, want-limit, want)
+			}
+		}
+		close(release)
+		synctest.Wait()
+		if got := most.Load(); got != limit {
+			t.Errorf("at most %d runs at once, want %d", got, limit)
+		}
+		stop()
+	})
+}
+
+func TestIdleWorkersExit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// A loop that never runs still runs triggered jobs; its workers must
+		// not outlive their use.
+		l := newPoolTestLoop(Config{})
+		e, err := l.Add(Job{Name: "j", Spec: "@yearly", Func: func(context.Context, Run) error { return nil }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Trigger(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if got := workers(); got != 1 {
+			t.Fatalf("%d workers after a run, want 1 kept idle", got)
+		}
+		time.Sleep(workerIdle - time.Second)
+		synctest.Wait()
+		if got := workers(); got != 1 {
+			t.Fatalf("%d workers before the idle timeout, want 1", got)
+		}
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if got := workers(); got != 0 {
+			t.Errorf("%d workers after the idle timeout, want 0", got)
+		}
+	})
+}
+
+func TestReadyQueueDeliversEachFireOnceInOrder(t *testing.T) {
+	const n, consumers = 20_000, 4
+	var q readyQueue
+	q.init()
+	entries := make([]Entry, n)
+	got := make([][]int64, consumers)
+	var wg sync.WaitGroup
+	var done atomic.Bool
+	for c := range consumers {
+		wg.Go(func() {
+			for {
+				f, ok := q.pop()
+				if ok {
+					got[c] = append(got[c], f.at)
+					continue
+				}
+				if done.Load() && q.empty() {
+					return
+				}
+				goruntime.Gosched()
+			}
+		})
+	}
+	batch := make([]fire, 0, 300)
+	for i := range n {
+		batch = append(batch, fire{entry: &entries[i], at: int64(i)})
+		if len(batch) == cap(batch) || i%7 == 0 { // batches of varied sizes
+			q.push(batch...)
+			batch = batch[:0]
+		}
+	}
+	q.push(batch...)
+	done.Store(true)
+	wg.Wait()
+
+	seen := make([]bool, n)
+	for c := range got {
+		for k, at := range got[c] {
+			if seen[at] {
+				t.Fatalf("fire %d taken twice", at)
+			}
+			seen[at] = true
+			// Each consumer takes fires in the order they were pushed.
+			if k > 0 && at < got[c][k-1] {
+				t.Fatalf("consumer %d took fire %d after %d", c, at, got[c][k-1])
+			}
+		}
+	}
+	for at, ok := range seen {
+		if !ok {
+			t.Fatalf("fire %d never taken", at)
+		}
+	}
+}
