@@ -195,8 +195,3 @@ type TimeoutError struct {
 }
 
 func (e *TimeoutError) Error() string { return fmt.Sprintf("timed out after %s", e.Timeout) }
-
-// OutcomeOf names how a run that returned err ended: OutcomeOK,
-// OutcomeFailed, OutcomeTimeout, OutcomePanic or OutcomeCanceled, as in
-// Report.Outcome.
-func OutcomeOf(err error) string { return outcomeOf(err) }

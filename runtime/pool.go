@@ -49,6 +49,7 @@ type pool struct {
 	// quit is closed when the loop has shut down: idle workers exit.
 	quit chan struct{}
 	live sync.WaitGroup // workers not yet exited
+	size atomic.Int64   // workers not yet exited, for tests to read
 }
 
 func (p *pool) init() {
@@ -77,6 +78,7 @@ func (p *pool) summon(l *Loop) {
 	case p.wake <- struct{}{}:
 	default:
 		p.live.Add(1)
+		p.size.Add(1)
 		go l.work()
 	}
 }
@@ -87,6 +89,7 @@ func (p *pool) summon(l *Loop) {
 func (l *Loop) work() {
 	p := &l.pool
 	defer p.live.Done()
+	defer p.size.Add(-1)
 	var idle *time.Timer
 	defer func() {
 		if idle != nil {

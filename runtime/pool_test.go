@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	goruntime "runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -23,17 +22,9 @@ func newPoolTestLoop(cfg Config) *Loop {
 	return NewLoop(cfg)
 }
 
-// workers counts the goroutines of the process that are loop workers.
-func workers() int {
-	buf := make([]byte, 1<<20)
-	for {
-		n := goruntime.Stack(buf, true)
-		if n < len(buf) {
-			return strings.Count(string(buf[:n]), "runtime.(*Loop).work(")
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-}
+// workers counts l's worker goroutines: those of other tests' loops, idle
+// until their timeout, must not count.
+func workers(l *Loop) int { return int(l.pool.size.Load()) }
 
 // runLoop runs l until the returned stop is called, or the test ends;
 // stop returns once Run has.
@@ -85,13 +76,13 @@ func TestBurstOfBlockingRunsAllStart(t *testing.T) {
 		if got := started.Load(); got != n {
 			t.Errorf("%d of %d blocking runs started", got, n)
 		}
-		if got := workers(); got < n {
+		if got := workers(l); got < n {
 			t.Errorf("%d workers for %d blocking runs", got, n)
 		}
 		close(release)
 		stop()
 		// Run waits for the workers to exit.
-		if got := workers(); got != 0 {
+		if got := workers(l); got != 0 {
 			t.Errorf("%d workers left once Run returned", got)
 		}
 	})
@@ -124,7 +115,7 @@ func TestShortRunsShareAFewWorkers(t *testing.T) {
 		// Runs that never block need no more workers than processors, give
 		// or take the ones summoned while the others were busy; never one
 		// per run.
-		if got := workers(); got > n/10 {
+		if got := workers(l); got > n/10 {
 			t.Errorf("%d workers kept for %d short runs", got, n)
 		}
 		stop()
@@ -187,17 +178,17 @@ func TestIdleWorkersExit(t *testing.T) {
 			t.Fatal(err)
 		}
 		synctest.Wait()
-		if got := workers(); got != 1 {
+		if got := workers(l); got != 1 {
 			t.Fatalf("%d workers after a run, want 1 kept idle", got)
 		}
 		time.Sleep(workerIdle - time.Second)
 		synctest.Wait()
-		if got := workers(); got != 1 {
+		if got := workers(l); got != 1 {
 			t.Fatalf("%d workers before the idle timeout, want 1", got)
 		}
 		time.Sleep(2 * time.Second)
 		synctest.Wait()
-		if got := workers(); got != 0 {
+		if got := workers(l); got != 0 {
 			t.Errorf("%d workers after the idle timeout, want 0", got)
 		}
 	})

@@ -332,7 +332,7 @@ func (l *Loop) perform(f fire) (r *run, result Run, err error) {
 		}
 	}
 
-	outcome := outcomeOf(err)
+	outcome := OutcomeOf(err)
 	if logging {
 		attrs := []any{"lag", lag, "duration", l.clock.Now().Sub(start), "outcome", outcome, "attempt", result.Attempt}
 		switch {
@@ -392,7 +392,10 @@ func (l *Loop) attempt(ctx context.Context, fn Func, r Run, timeout time.Duratio
 	return err
 }
 
-func outcomeOf(err error) string {
+// OutcomeOf names how a run that returned err ended: OutcomeOK,
+// OutcomeFailed, OutcomeTimeout, OutcomePanic or OutcomeCanceled, as in
+// Report.Outcome.
+func OutcomeOf(err error) string {
 	if err == nil {
 		return OutcomeOK // before the targets of errors.As, which escape
 	}
