@@ -58,16 +58,11 @@ func TestBurstOfBlockingRunsAllStart(t *testing.T) {
 		l := newPoolTestLoop(Config{MaxConcurrent: n})
 		release := make(chan struct{})
 		var started atomic.Int32
-		for i := range n {
-			_, err := l.Add(Job{Name: fmt.Sprint("j", i), Spec: "0 * * * * *", Func: func(ctx context.Context, r Run) error {
-				started.Add(1)
-				<-release
-				return nil
-			}})
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
+		addEveryMinute(t, l, n, func(i int) error {
+			started.Add(1)
+			<-release
+			return nil
+		})
 		stop := runLoop(t, l)
 		untilNextMinute()
 		synctest.Wait()
@@ -93,15 +88,10 @@ func TestShortRunsShareAFewWorkers(t *testing.T) {
 		const n = 2000
 		l := newPoolTestLoop(Config{MaxConcurrent: n})
 		runs := make([]atomic.Int32, n)
-		for i := range n {
-			_, err := l.Add(Job{Name: "j", Spec: "0 * * * * *", Func: func(ctx context.Context, r Run) error {
-				runs[i].Add(1)
-				return nil
-			}})
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
+		addEveryMinute(t, l, n, func(i int) error {
+			runs[i].Add(1)
+			return nil
+		})
 		stop := runLoop(t, l)
 		untilNextMinute()
 		synctest.Wait()
@@ -128,20 +118,15 @@ func TestMaxConcurrentHoldsAcrossABurst(t *testing.T) {
 		l := newPoolTestLoop(Config{MaxConcurrent: limit})
 		var active, most, total atomic.Int32
 		release := make(chan struct{})
-		for i := range n {
-			_, err := l.Add(Job{Name: fmt.Sprint("j", i), Spec: "0 * * * * *", Func: func(ctx context.Context, r Run) error {
-				a := active.Add(1)
-				for m := most.Load(); a > m && !most.CompareAndSwap(m, a); m = most.Load() {
-				}
-				total.Add(1)
-				<-release
-				active.Add(-1)
-				return nil
-			}})
-			if err != nil {
-				t.Fatal(err)
+		addEveryMinute(t, l, n, func(i int) error {
+			a := active.Add(1)
+			for m := most.Load(); a > m && !most.CompareAndSwap(m, a); m = most.Load() {
 			}
-		}
+			total.Add(1)
+			<-release
+			active.Add(-1)
+			return nil
+		})
 		stop := runLoop(t, l)
 		untilNextMinute()
 		synctest.Wait()
@@ -245,6 +230,18 @@ func TestReadyQueueDeliversEachFireOnceInOrder(t *testing.T) {
 	for at, ok := range seen {
 		if !ok {
 			t.Fatalf("fire %d never taken", at)
+		}
+	}
+}
+
+// addEveryMinute adds n jobs firing at second 0 of every minute; job i
+// runs body(i).
+func addEveryMinute(t *testing.T, l *Loop, n int, body func(i int) error) {
+	t.Helper()
+	for i := range n {
+		_, err := l.Add(Job{Name: fmt.Sprint("j", i), Spec: "0 * * * * *", Func: func(context.Context, Run) error { return body(i) }})
+		if err != nil {
+			t.Fatal(err)
 		}
 	}
 }
