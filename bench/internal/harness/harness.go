@@ -13,6 +13,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"time"
 
@@ -58,6 +59,7 @@ type options struct {
 	limit      time.Duration
 	cpuprofile string
 	mutexprof  string
+	tracefile  string
 }
 
 // Main parses the command line (flags the adapter registered on
@@ -79,6 +81,7 @@ func Main[H any](name string, open Open[H]) {
 	flag.DurationVar(&o.limit, "limit", 60*time.Second, "burst, steady: how late the last start may be before the run did not finish")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the measured phase to `file`")
 	flag.StringVar(&o.mutexprof, "mutexprofile", "", "write a mutex contention profile of the measured phase to `file`")
+	flag.StringVar(&o.tracefile, "trace", "", "write an execution trace of the measured phase to `file` (go tool trace), to see where a lag is spent waiting")
 	flag.Parse()
 	if o.period == 0 {
 		o.period = DefaultPeriod(o.n)
@@ -122,13 +125,23 @@ func (o *options) check() error {
 // asked for. A lag that costs little CPU (a burst's goroutines waiting for a
 // lock or for a thread) shows in the mutex profile, not in the CPU profile.
 type profiler struct {
-	path, mutexPath string
-	f               *os.File
+	path, mutexPath, tracePath string
+	f, trace                   *os.File
 }
 
 func (p *profiler) start() error {
 	if p.mutexPath != "" {
 		runtime.SetMutexProfileFraction(1)
+	}
+	if p.tracePath != "" {
+		f, err := os.Create(p.tracePath)
+		if err != nil {
+			return err
+		}
+		p.trace = f
+		if err := trace.Start(f); err != nil {
+			return err
+		}
 	}
 	if p.path == "" {
 		return nil
@@ -151,6 +164,11 @@ func (p *profiler) stop() error {
 		runtime.SetMutexProfileFraction(0)
 		errs = append(errs, writeProfile("mutex", p.mutexPath))
 		p.mutexPath = ""
+	}
+	if p.trace != nil {
+		trace.Stop()
+		errs = append(errs, p.trace.Close())
+		p.trace = nil
 	}
 	if p.f != nil {
 		pprof.StopCPUProfile()
@@ -176,7 +194,7 @@ func run[H any](name string, open Open[H], o options) (*measure.Result, error) {
 		GoVersion: runtime.Version(),
 		Procs:     runtime.GOMAXPROCS(0),
 	}
-	prof := &profiler{path: o.cpuprofile, mutexPath: o.mutexprof}
+	prof := &profiler{path: o.cpuprofile, mutexPath: o.mutexprof, tracePath: o.tracefile}
 	var err error
 	switch o.scenario {
 	case measure.Idle:

@@ -147,7 +147,40 @@ func TestSteadyRecorder(t *testing.T) {
 	if len(s.Lags) != 178 || !slices.IsSorted(s.Lags) {
 		t.Errorf("got %d lags (sorted: %t), want 178 sorted", len(s.Lags), slices.IsSorted(s.Lags))
 	}
-	if s.Lags[0] != int64(time.Microsecond) || s.Lags[len(s.Lags)-1] != int64(time.Millisecond) {
-		t.Errorf("lags span %d..%d ns, want 1000..1000000", s.Lags[0], s.Lags[len(s.Lags)-1])
+	// Each job's lag is its own, so a slot read after being overwritten
+	// would show.
+	var want []int64
+	for job := range n {
+		if job == 7 {
+			continue
+		}
+		want = append(want, int64(job+1)*int64(time.Microsecond))
+		if job%60 < 30 {
+			want = append(want, int64(time.Millisecond))
+		}
+	}
+	slices.Sort(want)
+	if !slices.Equal(s.Lags, want) {
+		t.Errorf("Lags = %v\nwant %v", s.Lags, want)
+	}
+}
+
+func TestSteadyRecorderDone(t *testing.T) {
+	// 61 jobs: second 0 has two, the others one; the slots of second 1's
+	// absent second job stay empty.
+	from := time.Unix(1_800_000_000-1_800_000_000%60, 0)
+	r := NewSteadyRecorder(61, time.Minute)
+	r.Arm(from, from.Add(time.Minute))
+	for job := 60; job >= 0; job-- {
+		if r.Done() {
+			t.Fatalf("Done before job %d fired", job)
+		}
+		r.fireAt(job, from.Add(time.Duration(job%60)*time.Second+time.Millisecond).UnixNano())
+	}
+	if !r.Done() {
+		t.Fatal("not Done after every job fired")
+	}
+	if s := r.Stats(); s.Expected != 61 || s.Missed != 0 || s.Doubled != 0 || len(s.Lags) != 61 {
+		t.Errorf("Expected, Missed, Doubled, lags = %d, %d, %d, %d; want 61, 0, 0, 61", s.Expected, s.Missed, s.Doubled, len(s.Lags))
 	}
 }

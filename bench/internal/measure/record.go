@@ -10,7 +10,11 @@ import (
 // The recorders below are what job bodies call: each fire costs a clock
 // read, an atomic add on the job's counter and an atomic store into a slot
 // preallocated for the job, so no lock is taken on the hot path and every
-// scheduler pays the same.
+// scheduler pays the same. No counter is shared by all jobs (Done scans
+// the jobs' own counters instead), and the jobs due at the same instant
+// record side by side: otherwise the bodies' own cache-line transfers
+// between cores and cache misses, not the scheduler, would set the pace of
+// a second's thousands of fires.
 
 // Counter counts fires; the idle scenario uses it to check that none happen.
 type Counter struct{ n atomic.Int64 }
@@ -28,7 +32,7 @@ type BurstRecorder struct {
 	first     atomic.Int64 // the instant of the first measured burst; fires before it are warm-up
 	counts    []int32      // fires of each job since first
 	starts    []int64      // [burst*n + job]: when the body started, Unix ns
-	total     atomic.Int64
+	doneUpTo  int          // jobs below it have started in every burst; Done's own
 }
 
 // NewBurstRecorder returns a recorder for n jobs over the given number of
@@ -55,11 +59,17 @@ func (r *BurstRecorder) fireAt(job int, t int64) {
 	if c := int(atomic.AddInt32(&r.counts[job], 1)); c <= r.bursts {
 		atomic.StoreInt64(&r.starts[(c-1)*r.n+job], t)
 	}
-	r.total.Add(1)
 }
 
-// Done reports whether every job has started in every burst.
-func (r *BurstRecorder) Done() bool { return r.total.Load() >= int64(r.n*r.bursts) }
+// Done reports whether every job has started in every burst. It resumes
+// where its last call stopped, so polling costs O(n) in all. It is not
+// safe for concurrent use with itself.
+func (r *BurstRecorder) Done() bool {
+	for r.doneUpTo < r.n && atomic.LoadInt32(&r.counts[r.doneUpTo]) >= int32(r.bursts) {
+		r.doneUpTo++
+	}
+	return r.doneUpTo == r.n
+}
 
 // BurstStats is what a series of bursts measured.
 type BurstStats struct {
@@ -109,19 +119,21 @@ func (r *BurstRecorder) Stats(period time.Duration) BurstStats {
 // every minute, whose instant falls in a window.
 type SteadyRecorder struct {
 	n, perJob  int
+	perSec     int          // slots for the jobs of one second of the minute
 	from, to   atomic.Int64 // the window, Unix ns: [from, to)
-	counts     []int32
-	lags       []int64 // [job*perJob + fire]
-	total      atomic.Int64
+	counts     []int32      // [slot(job)]
+	lags       []int64      // [slot(job)*perJob + fire]
 	fromS, toS int64
 	expected   int64
+	doneUpTo   int // jobs below it have fired as often as expected; Done's own
 }
 
 // NewSteadyRecorder returns a recorder for n jobs and a window of at most
 // window. It ignores every fire until Arm.
 func NewSteadyRecorder(n int, window time.Duration) *SteadyRecorder {
 	perJob := int((window + time.Minute - 1) / time.Minute)
-	r := &SteadyRecorder{n: n, perJob: perJob, counts: make([]int32, n), lags: make([]int64, n*perJob)}
+	perSec := (n + 59) / 60
+	r := &SteadyRecorder{n: n, perJob: perJob, perSec: perSec, counts: make([]int32, 60*perSec), lags: make([]int64, 60*perSec*perJob)}
 	r.from.Store(math.MaxInt64)
 	r.to.Store(math.MinInt64)
 	return r
@@ -158,11 +170,15 @@ func (r *SteadyRecorder) fireAt(job int, t int64) {
 	if due < r.from.Load() || due >= r.to.Load() {
 		return
 	}
-	if c := int(atomic.AddInt32(&r.counts[job], 1)); c <= r.perJob {
-		atomic.StoreInt64(&r.lags[job*r.perJob+c-1], t-due)
+	slot := r.slot(job)
+	if c := int(atomic.AddInt32(&r.counts[slot], 1)); c <= r.perJob {
+		atomic.StoreInt64(&r.lags[slot*r.perJob+c-1], t-due)
 	}
-	r.total.Add(1)
 }
+
+// slot is where job records: the jobs due at the same second of the minute
+// (job%60) have consecutive slots.
+func (r *SteadyRecorder) slot(job int) int { return job%60*r.perSec + job/60 }
 
 // Expected returns the fires due in the window.
 func (r *SteadyRecorder) Expected() int64 { return r.expected }
@@ -176,8 +192,16 @@ func (r *SteadyRecorder) perSecond() [60]int64 {
 	return per
 }
 
-// Done reports whether every fire due in the window has been recorded.
-func (r *SteadyRecorder) Done() bool { return r.total.Load() >= r.Expected() }
+// Done reports whether every fire due in the window has been recorded. It
+// resumes where its last call stopped, so polling costs O(n) in all. It is
+// not safe for concurrent use with itself.
+func (r *SteadyRecorder) Done() bool {
+	per := r.perSecond()
+	for r.doneUpTo < r.n && int64(atomic.LoadInt32(&r.counts[r.slot(r.doneUpTo)])) >= per[r.doneUpTo%60] {
+		r.doneUpTo++
+	}
+	return r.doneUpTo == r.n
+}
 
 // SteadyStats is what the window measured.
 type SteadyStats struct {
@@ -190,10 +214,16 @@ type SteadyStats struct {
 func (r *SteadyRecorder) Stats() SteadyStats {
 	per := r.perSecond()
 	var s SteadyStats
+	// In slot order, so that the lags compacted to the front of r.lags
+	// never overwrite a slot not yet read.
 	lags := r.lags[:0]
-	for job := range r.n {
+	for slot := range r.counts {
+		job := slot/r.perSec + slot%r.perSec*60
+		if job >= r.n {
+			continue
+		}
 		want := per[job%60]
-		got := int64(atomic.LoadInt32(&r.counts[job]))
+		got := int64(atomic.LoadInt32(&r.counts[slot]))
 		s.Expected += want
 		switch {
 		case got < want:
@@ -202,7 +232,7 @@ func (r *SteadyRecorder) Stats() SteadyStats {
 			s.Doubled += got - want
 		}
 		for f := range min(got, int64(r.perJob)) {
-			lags = append(lags, atomic.LoadInt64(&r.lags[job*r.perJob+int(f)]))
+			lags = append(lags, atomic.LoadInt64(&r.lags[slot*r.perJob+int(f)]))
 		}
 	}
 	slices.Sort(lags)
