@@ -167,12 +167,17 @@ func (f *flags) usageError(format string, args ...any) int {
 	return exitUsage
 }
 
-// configPath returns the value of --config, or reports that there is none.
-func (f *flags) configPath(value string) (path string, code int, ok bool) {
+// loadConfig loads the config file that --config names (value), or
+// reports that there is none or that it has problems; the code is the exit
+// status to return when ok is false.
+func (f *flags) loadConfig(value string) (cfg *jobs.Config, code int, ok bool) {
 	if value == "" {
-		return "", f.usageError("no config file: pass --config FILE or set $%s", configEnv), false
+		return nil, f.usageError("no config file: pass --config FILE or set $%s", configEnv), false
 	}
-	return value, exitOK, true
+	if cfg, ok = f.c.load(value); !ok {
+		return nil, exitUsage, false
+	}
+	return cfg, exitOK, true
 }
 
 // help prints the command's --help text: synopsis, description and flags,

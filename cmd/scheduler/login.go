@@ -28,13 +28,9 @@ A bot needs no login: it uses its bot_token.
 	if code, ok := f.parse(args); !ok {
 		return code
 	}
-	path, code, ok := f.configPath(*config)
+	cfg, code, ok := f.loadConfig(*config)
 	if !ok {
 		return code
-	}
-	cfg, ok := c.load(path)
-	if !ok {
-		return exitUsage
 	}
 	switch {
 	case cfg.Telegram == nil:

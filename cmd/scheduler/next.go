@@ -39,10 +39,6 @@ stderr) and "next":[] in JSON.
 	if code, ok := f.parse(args); !ok {
 		return code
 	}
-	path, code, ok := f.configPath(*config)
-	if !ok {
-		return code
-	}
 	if *count < 1 {
 		return f.usageError("--count %d: want 1 or more", *count)
 	}
@@ -54,9 +50,9 @@ stderr) and "next":[] in JSON.
 		}
 		start = t
 	}
-	cfg, ok := c.load(path)
+	cfg, code, ok := f.loadConfig(*config)
 	if !ok {
-		return exitUsage
+		return code
 	}
 
 	var out []nextJob
@@ -78,7 +74,7 @@ stderr) and "next":[] in JSON.
 		out = append(out, nextJob{Job: j.Name, Next: nextInstants(s, start, *count), atStart: s.AtStart()})
 	}
 	if *only != "" && len(out) == 0 {
-		return f.usageError("no job named %q in %s", *only, path)
+		return f.usageError("no job named %q in %s", *only, *config)
 	}
 
 	if *asJSON {

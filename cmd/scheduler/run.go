@@ -37,17 +37,13 @@ with exit status 2. Logs go to stderr.
 	if code, ok := f.parse(args); !ok {
 		return code
 	}
-	path, code, ok := f.configPath(*config)
-	if !ok {
-		return code
-	}
 	logger, err := newLogger(c.stderr, *logFormat, *logLevel)
 	if err != nil {
 		return f.usageError("%v", err)
 	}
-	cfg, ok := c.load(path)
+	cfg, code, ok := f.loadConfig(*config)
 	if !ok {
-		return exitUsage
+		return code
 	}
 
 	db, err := openState(cfg)
@@ -96,7 +92,7 @@ with exit status 2. Logs go to stderr.
 	}
 	systemd := systemdNotifier{logger}
 	group := runtime.NewGroup(loop)
-	r := &reloader{path: path, lookupEnv: c.lookupEnv, logger: logger, deps: deps, systemd: systemd, running: cfg}
+	r := &reloader{path: *config, lookupEnv: c.lookupEnv, logger: logger, deps: deps, systemd: systemd, running: cfg}
 	svc = control.NewService(control.Options{
 		Group:   group,
 		Store:   db,

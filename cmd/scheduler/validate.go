@@ -17,18 +17,14 @@ and exits 2.
 	if code, ok := f.parse(args); !ok {
 		return code
 	}
-	path, code, ok := f.configPath(*config)
+	cfg, code, ok := f.loadConfig(*config)
 	if !ok {
 		return code
-	}
-	cfg, ok := c.load(path)
-	if !ok {
-		return exitUsage
 	}
 	noun := "jobs"
 	if len(cfg.Jobs) == 1 {
 		noun = "job"
 	}
-	fmt.Fprintf(c.stdout, "%s: %d %s OK\n", path, len(cfg.Jobs), noun)
+	fmt.Fprintf(c.stdout, "%s: %d %s OK\n", *config, len(cfg.Jobs), noun)
 	return exitOK
 }
