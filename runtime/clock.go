@@ -1,6 +1,9 @@
 package runtime
 
-import "time"
+import (
+	goruntime "runtime"
+	"time"
+)
 
 // Clock is the loop's source of time. Tests pass a fake one
 // (runtime/runtimetest) so nothing about time needs a real wait.
@@ -42,3 +45,32 @@ type systemTimer struct{ t *time.Timer }
 func (t systemTimer) C() <-chan time.Time        { return t.t.C }
 func (t systemTimer) Stop() bool                 { return t.t.Stop() }
 func (t systemTimer) Reset(d time.Duration) bool { return t.t.Reset(d) }
+
+func isSystemClock(c Clock) bool {
+	_, ok := c.(SystemClock)
+	return ok
+}
+
+// spinWindow is how long before an instant with many runs to start the
+// loop stops sleeping on its timer and waits awake. The Go runtime rounds
+// the sleep of an idle process to whole milliseconds, and a timer on a
+// shared machine is often 1–2 ms late: every run of the instant would
+// start that much late. Waiting awake costs up to spinWindow of CPU per
+// instant.
+const spinWindow = 2 * time.Millisecond
+
+// spinUntil yields to other goroutines until t on the real clock. It gives
+// up and reports false if time stands still while it runs: a coarse clock,
+// or the fake one of a testing/synctest bubble, which only moves while
+// every goroutine sleeps.
+func spinUntil(t time.Time) bool {
+	for prev := time.Now(); prev.Before(t); {
+		goruntime.Gosched()
+		now := time.Now()
+		if now.Equal(prev) {
+			return false
+		}
+		prev = now
+	}
+	return true
+}

@@ -20,6 +20,9 @@ type Entry struct {
 	// The fields below are guarded by loop.mu.
 	index   int32 // position in loop.heap, -1 when not scheduled
 	removed bool
+	// prepared: the entry fires at loop.preparedAt, and its heap slot
+	// already holds the instant after; see Loop.isPrepared.
+	prepared bool
 	// act is nil while the entry has nothing going on. It is written under
 	// loop.mu; a run's end reads it without the lock to learn whether
 	// anybody waits on it.
@@ -82,7 +85,10 @@ func (e *Entry) NextFire() time.Time {
 	l := e.loop
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if e.index < 0 {
+	switch {
+	case l.isPrepared(e):
+		return time.Unix(0, l.preparedAt).In(e.sched.location)
+	case e.index < 0:
 		return time.Time{}
 	}
 	return time.Unix(0, l.heap[e.index].at-e.jitter()).In(e.sched.location)
@@ -93,6 +99,7 @@ func (e *Entry) Stop() {
 	l := e.loop
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.unprepare(e)
 	if e.index >= 0 {
 		l.heapRemove(int(e.index))
 	}
@@ -105,7 +112,7 @@ func (e *Entry) Start() {
 	now := l.clock.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if e.index < 0 && !e.removed && l.state < stateStopping {
+	if e.index < 0 && !l.isPrepared(e) && !e.removed && l.state < stateStopping {
 		l.schedule(e, now)
 	}
 }
@@ -116,6 +123,7 @@ func (e *Entry) Remove() {
 	l := e.loop
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.unprepare(e)
 	if e.index >= 0 {
 		l.heapRemove(int(e.index))
 	}
@@ -200,6 +208,7 @@ func (e *Entry) Update(fn Func, p *Policy) {
 	l := e.loop
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.unprepare(e)
 	if e.index < 0 {
 		e.fn, e.policy = fn, p
 		return

@@ -90,6 +90,7 @@ type Report struct {
 // All its methods are safe for concurrent use.
 type Loop struct {
 	clock    Clock
+	precise  bool // clock is the real one: spin the last moments before an instant
 	logger   *slog.Logger
 	location *time.Location
 	limit    int
@@ -128,9 +129,15 @@ type Loop struct {
 	starting  *[]fire  // during fireDue: runs to hand to the workers in batches
 	queueing  []fire   // during fireDue: fires to queue for a slot
 	atStart   []*Entry // @start entries waiting for Run
-	due       []int32  // scratch for Run
-	fires     []fire   // scratch for Run
-	starts    []fire   // scratch for Run
+	// prepared holds the fires of the entries due at preparedAt (0 when
+	// none), taken out of the heap ahead of that instant; preparedChanged
+	// says some were taken back. See prepare.go.
+	prepared        []fire
+	preparedAt      int64
+	preparedChanged bool
+	due             []int32 // scratch for Run
+	fires           []fire  // scratch for Run
+	starts          []fire  // scratch for Run
 }
 
 type loopState uint8
@@ -162,6 +169,7 @@ func NewLoop(cfg Config) *Loop {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	l := &Loop{
 		clock:     cfg.Clock,
+		precise:   isSystemClock(cfg.Clock),
 		logger:    cfg.Logger,
 		location:  cfg.Location,
 		limit:     cfg.MaxConcurrent,
@@ -401,10 +409,20 @@ func (l *Loop) Run(ctx context.Context) error {
 	defer timer.Stop()
 	for {
 		now := l.clock.Now()
-		sleep := l.fireDue(now)
+		sleep, awake := l.fireDue(now)
 		// Firing a large burst takes a while: sleep from now, not from
 		// before it, or the next instant is noticed that much late.
-		timer.Reset(sleep - l.clock.Now().Sub(now))
+		sleep -= l.clock.Now().Sub(now)
+		if awake && l.precise {
+			if sleep <= spinWindow {
+				if spinUntil(now.Add(sleep)) {
+					continue
+				}
+			} else {
+				sleep -= spinWindow
+			}
+		}
+		timer.Reset(sleep)
 		select {
 		case <-ctx.Done():
 			l.shutdown()
@@ -421,8 +439,9 @@ func (l *Loop) Run(ctx context.Context) error {
 const lateTolerance = int64(time.Second)
 
 // fireDue starts every entry due at or before now, reschedules them, and
-// returns how long to sleep before the next instant.
-func (l *Loop) fireDue(now time.Time) time.Duration {
+// returns how long to sleep before the loop's next wake, and whether to
+// wait for that wake awake (see nextWake).
+func (l *Loop) fireDue(now time.Time) (sleep time.Duration, awake bool) {
 	nowNanos := now.UnixNano()
 	l.mu.Lock()
 	starts := l.starts[:0]
@@ -437,10 +456,10 @@ func (l *Loop) fireDue(now time.Time) time.Duration {
 	// Start the due runs before computing any next instant, so that the lag
 	// of a burst is the cost of starting it and nothing else. The common
 	// case, an instant noticed on time, is handled inline.
+	queued := l.firePrepared(nowNanos)
 	l.due = l.collectDue(nowNanos, l.due[:0])
 	fires := l.fires[:0]
 	var missed []missedInstants
-	queued := 0
 	// The common case, a burst of entries due at one instant and noticed
 	// on time, starts each run as soon as it is found: the root of the heap
 	// comes first, and the entries due at its instant are started in heap
@@ -513,11 +532,7 @@ func (l *Loop) fireDue(now time.Time) time.Duration {
 	l.logMissed(missed)
 	clear(fires)
 	l.fires = fires[:0]
-
-	if len(l.heap) == 0 {
-		return maxSleep
-	}
-	return min(time.Duration(l.heap[0].at-nowNanos), maxSleep)
+	return l.nextWake(nowNanos)
 }
 
 // owed appends to fires the runs e owes as of now, when its earliest
@@ -627,6 +642,7 @@ func (l *Loop) shutdown() {
 	l.mu.Lock()
 	l.state = stateStopping
 	close(l.stopping)
+	l.preparedAt = 0 // the prepared fires are not handed on
 	dropped := 0
 	for f, ok := l.takeWaiting(); ok; f, ok = l.takeWaiting() {
 		dropped++

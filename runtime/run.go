@@ -205,14 +205,18 @@ func (l *Loop) flushWaiting() {
 	}
 }
 
-func (l *Loop) acquireSlot() bool {
+func (l *Loop) acquireSlot() bool { return l.acquireSlots(1) == 1 }
+
+// acquireSlots takes up to n free slots and returns how many it took.
+func (l *Loop) acquireSlots(n int) int {
 	for {
-		n := l.running.Load()
-		if n >= int64(l.limit) {
-			return false
+		running := l.running.Load()
+		k := min(int64(n), int64(l.limit)-running)
+		if k <= 0 {
+			return 0
 		}
-		if l.running.CompareAndSwap(n, n+1) {
-			return true
+		if l.running.CompareAndSwap(running, running+k) {
+			return int(k)
 		}
 	}
 }
