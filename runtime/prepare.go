@@ -53,8 +53,10 @@ func (l *Loop) prepare(key int64) {
 	// Bottom-up, as in fireDue: sifting each due slot down from the
 	// highest index restores the heap in one pass, and stopping part-way
 	// leaves the slots not yet visited in place, still due at key.
+	late := false
 	for k := len(l.due) - 1; k >= 0; k-- {
 		if (len(l.due)-1-k)%startBatch == 0 && l.clock.Now().UnixNano() >= key {
+			late = true
 			break
 		}
 		i := l.due[k]
@@ -92,6 +94,10 @@ func (l *Loop) prepare(key int64) {
 	// them ahead instead of missing the cache at each. At a million
 	// entries this cut the time to start an instant's 16,667 runs by half.
 	// (Go does not move heap objects, so an address is a stable key.)
+	// Once the instant has come, sorting would only delay the runs.
+	if late {
+		return
+	}
 	slices.SortFunc(l.prepared, func(a, b fire) int {
 		return cmp.Compare(uintptr(unsafe.Pointer(a.entry)), uintptr(unsafe.Pointer(b.entry)))
 	})
