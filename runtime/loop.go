@@ -515,24 +515,41 @@ func (l *Loop) fireDue(now time.Time) (sleep time.Duration, awake bool) {
 	var never []*Entry
 	for k := len(l.due) - 1; k >= 0; k-- {
 		i := l.due[k]
-		item := &l.heap[i]
-		e := item.entry
-		if next := e.sched.next(item.at); next != 0 {
-			item.at = next + e.rejitter()
-		} else {
-			item.at = math.MaxInt64
+		if e := l.heap[i].entry; !l.reschedule(i, l.heap[i].at) {
 			never = append(never, e)
 		}
-		l.siftDown(int(i))
 	}
-	for _, e := range never {
-		l.logger.Info("job has no further fire instants", "job", e.name, "schedule", e.sched.spec)
-		l.heapRemove(int(e.index))
-	}
+	l.retire(never)
 	l.logMissed(missed)
 	clear(fires)
 	l.fires = fires[:0]
 	return l.nextWake(nowNanos)
+}
+
+// reschedule gives the entry in heap slot i, due, its first instant after
+// from as its key and sifts it down. It reports false if the entry never
+// fires again: its key is then the largest, until retire. l.mu must be
+// held.
+func (l *Loop) reschedule(i int32, from int64) bool {
+	item := &l.heap[i]
+	e := item.entry
+	next := e.sched.next(from)
+	if next != 0 {
+		item.at = next + e.rejitter()
+	} else {
+		item.at = math.MaxInt64
+	}
+	l.siftDown(int(i))
+	return next != 0
+}
+
+// retire takes entries that never fire again out of the heap. l.mu must be
+// held.
+func (l *Loop) retire(never []*Entry) {
+	for _, e := range never {
+		l.logger.Info("job has no further fire instants", "job", e.name, "schedule", e.sched.spec)
+		l.heapRemove(int(e.index))
+	}
 }
 
 // owed appends to fires the runs e owes as of now, when its earliest

@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"cmp"
-	"math"
 	"slices"
 	"time"
 	"unsafe"
@@ -74,18 +73,11 @@ func (l *Loop) prepare(key int64) {
 		}
 		e.prepared = true
 		l.prepared = append(l.prepared, f)
-		if next := e.sched.next(key); next != 0 {
-			item.at = next
-		} else {
-			item.at = math.MaxInt64
+		if !l.reschedule(i, key) {
 			never = append(never, e)
 		}
-		l.siftDown(int(i))
 	}
-	for _, e := range never {
-		l.logger.Info("job has no further fire instants", "job", e.name, "schedule", e.sched.spec)
-		l.heapRemove(int(e.index))
-	}
+	l.retire(never)
 	// The fires start in the order of their entries in memory, which for
 	// the entries of one schedule is the order they were added in (see
 	// newEntry), rather than in heap order, which is random. The workers
