@@ -59,8 +59,7 @@ func (l *Loop) prepare(key int64) {
 			break
 		}
 		i := l.due[k]
-		item := &l.heap[i]
-		e := item.entry
+		e := l.heap[i].entry
 		p := e.policyOrZero()
 		if p.Jitter > 0 {
 			continue
