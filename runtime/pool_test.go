@@ -179,7 +179,7 @@ func TestIdleWorkersExit(t *testing.T) {
 	})
 }
 
-func TestReadyQueueDeliversEachFireOnceInOrder(t *testing.T) {
+func TestReadyQueueDeliversEachFireOnce(t *testing.T) {
 	const n, consumers = 20_000, 4
 	var q readyQueue
 	q.init()
@@ -189,8 +189,9 @@ func TestReadyQueueDeliversEachFireOnceInOrder(t *testing.T) {
 	var done atomic.Bool
 	for c := range consumers {
 		wg.Go(func() {
+			var own taker
 			for {
-				f, ok := q.pop()
+				f, ok := q.pop(&own)
 				if ok {
 					got[c] = append(got[c], f.at)
 					continue
@@ -221,9 +222,11 @@ func TestReadyQueueDeliversEachFireOnceInOrder(t *testing.T) {
 				t.Fatalf("fire %d taken twice", at)
 			}
 			seen[at] = true
-			// Each consumer takes fires in the order they were pushed.
-			if k > 0 && at < got[c][k-1] {
-				t.Fatalf("consumer %d took fire %d after %d", c, at, got[c][k-1])
+			// Each consumer takes a lane's fires in the order they were
+			// pushed. (Segments are filled whole, so fire i is in lane
+			// i/laneSize.)
+			if prev := got[c][max(k-1, 0)]; k > 0 && at/laneSize == prev/laneSize && at < prev {
+				t.Fatalf("consumer %d took fire %d after %d", c, at, prev)
 			}
 		}
 	}
@@ -231,6 +234,40 @@ func TestReadyQueueDeliversEachFireOnceInOrder(t *testing.T) {
 		if !ok {
 			t.Fatalf("fire %d never taken", at)
 		}
+	}
+}
+
+func TestReadyQueueLeavesNoFireToAConsumerThatStopped(t *testing.T) {
+	var q readyQueue
+	q.init()
+	const n = 3 * laneSize
+	entries := make([]Entry, n)
+	for i := range n {
+		q.push(fire{entry: &entries[i], at: int64(i)})
+	}
+	var blocked, other taker
+	if f, ok := q.pop(&blocked); !ok || f.at != 0 {
+		t.Fatalf("first pop = %d, %v; want fire 0", f.at, ok)
+	}
+	// blocked now owns the first lane, and takes no more (its run blocks):
+	// other takes the free lanes, then the rest of blocked's.
+	var got []int64
+	for {
+		f, ok := q.pop(&other)
+		if !ok {
+			break
+		}
+		got = append(got, f.at)
+	}
+	if len(got) != n-1 {
+		t.Fatalf("the other consumer took %d fires, want %d", len(got), n-1)
+	}
+	if got[0] != laneSize || got[len(got)-1] != laneSize-1 {
+		t.Errorf("the other consumer took %d first and %d last, want %d (the oldest free lane) and %d (the blocked lane's last)",
+			got[0], got[len(got)-1], laneSize, laneSize-1)
+	}
+	if !q.empty() {
+		t.Error("queue not empty after every fire was taken")
 	}
 }
 

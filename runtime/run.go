@@ -240,7 +240,9 @@ func (l *Loop) takeWaiting() (fire, bool) {
 // fire waits for a worker, the worker runs that one too; otherwise it
 // queues it behind them, so that a worker never keeps a private line of
 // fires that others cannot take while fires older than them wait.
-func (l *Loop) execute(f fire) {
+// Instead of releasing its count in l.tasks, it adds one to *ended, which
+// the worker releases for several runs at once (see work).
+func (l *Loop) execute(f fire, ended *int) {
 	for {
 		r, result, err := l.perform(f)
 		l.finish(f, r, result, err)
@@ -264,7 +266,7 @@ func (l *Loop) execute(f fire) {
 		l.pool.ready.push(next)
 		return
 	}
-	l.tasks.Done()
+	*ended++
 }
 
 // perform executes one run of f with its retries, and logs its start and
