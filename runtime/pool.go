@@ -307,14 +307,13 @@ func (q *readyQueue) pop(t *taker) (fire, bool) {
 		}
 		t.release()
 	}
-	s := q.head.Load()
-	for s.exhausted() {
+	// Leave the segments emptied behind, for the garbage collector.
+	for s := q.head.Load(); s.exhausted(); s = q.head.Load() {
 		n := s.next.Load()
 		if n == nil {
 			break
 		}
 		q.head.CompareAndSwap(s, n)
-		s = q.head.Load()
 	}
 	for _, steal := range [2]bool{false, true} {
 		for s := q.head.Load(); s != nil; s = s.next.Load() {
@@ -322,16 +321,18 @@ func (q *readyQueue) pop(t *taker) (fire, bool) {
 				if !s.left(k) {
 					continue
 				}
-				if !steal {
-					if !s.lanes[k].owned.CompareAndSwap(false, true) {
-						continue
-					}
-					t.s, t.k = s, k
+				if !steal && !s.lanes[k].owned.CompareAndSwap(false, true) {
+					continue
 				}
 				if f, ok := s.take(k); ok {
+					if !steal {
+						t.s, t.k = s, k
+					}
 					return f, true
 				}
-				t.release()
+				if !steal {
+					s.lanes[k].owned.Store(false) // taken meanwhile by a thief
+				}
 			}
 		}
 	}
