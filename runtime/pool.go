@@ -236,15 +236,17 @@ func (s *segment) take(k int) (fire, bool) {
 
 // exhausted reports whether every slot of s has been written and taken.
 func (s *segment) exhausted() bool {
-	if s.written.Load() < segmentSize {
-		return false
-	}
+	return s.written.Load() == segmentSize && !s.anyLeft()
+}
+
+// anyLeft reports whether some lane of s has a written fire not yet taken.
+func (s *segment) anyLeft() bool {
 	for k := range s.lanes {
 		if s.left(k) {
-			return false
+			return true
 		}
 	}
-	return true
+	return false
 }
 
 func (q *readyQueue) init() {
@@ -257,10 +259,8 @@ func (q *readyQueue) init() {
 // pop.
 func (q *readyQueue) empty() bool {
 	for s := q.head.Load(); s != nil; s = s.next.Load() {
-		for k := range s.lanes {
-			if s.left(k) {
-				return false
-			}
+		if s.anyLeft() {
+			return false
 		}
 	}
 	return true
