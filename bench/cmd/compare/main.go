@@ -358,11 +358,20 @@ func summary(o outcome) string {
 		for i, a := range r.AllStarted {
 			all[i] = dur(a)
 		}
-		return fmt.Sprintf("all started after %s; lag p50 %s p99 %s", strings.Join(all, " / "), dur(r.LagP50), dur(r.LagP99))
+		return fmt.Sprintf("all started after %s; lag p50 %s p99 %s%s", strings.Join(all, " / "), dur(r.LagP50), dur(r.LagP99), stealText(r.Steal))
 	default:
-		return fmt.Sprintf("lag p50 %s p99 %s max %s, missed %d, doubled %d, CPU %.1f%% of a core",
-			dur(r.LagP50), dur(r.LagP99), dur(r.LagMax), r.Missed, r.Doubled, 100*float64(r.CPU)/float64(max(r.Window, 1)))
+		return fmt.Sprintf("lag p50 %s p99 %s max %s, missed %d, doubled %d, CPU %.1f%% of a core%s",
+			dur(r.LagP50), dur(r.LagP99), dur(r.LagMax), r.Missed, r.Doubled, 100*float64(r.CPU)/float64(max(r.Window, 1)), stealText(r.Steal))
 	}
+}
+
+// stealText is the progress line's account of the hypervisor's steal, if
+// the run has one.
+func stealText(s *measure.Steal) string {
+	if s == nil || s.Span <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("; steal %.1f%%, worst second %s", 100*float64(s.Total)/float64(s.Span), dur(s.WorstSecond))
 }
 
 // profileOurs runs our program once more for a cell with CPU and mutex

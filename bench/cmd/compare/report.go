@@ -52,6 +52,32 @@ var peakRSS = metric{
 	ratio:  true,
 }
 
+// The hypervisor's steal is not the scheduler's doing: its rows are there
+// so that a lag can be read against it (see measure.Steal).
+var (
+	stealShare = metric{
+		name: "CPU stolen by the hypervisor (all cores, share of one)",
+		get: func(o outcome) (float64, bool) {
+			s := o.res.Steal
+			if s == nil || s.Span <= 0 {
+				return 0, false
+			}
+			return float64(s.Total) / float64(s.Span), true
+		},
+		format: percent,
+	}
+	stealWorst = metric{
+		name: "CPU stolen by the hypervisor in the worst second (all cores)",
+		get: func(o outcome) (float64, bool) {
+			if o.res.Steal == nil {
+				return 0, false
+			}
+			return float64(o.res.Steal.WorstSecond), true
+		},
+		format: func(v float64) string { return dur(int64(v)) },
+	}
+)
+
 // metrics are the rows of each scenario's table; the targets are issue 6's.
 var metrics = map[string][]metric{
 	measure.Idle: {
@@ -107,6 +133,8 @@ var metrics = map[string][]metric{
 		nsMetric("lag p99", func(r measure.Result) int64 { return r.LagP99 }, nil),
 		nsMetric("lag max", func(r measure.Result) int64 { return r.LagMax }, nil),
 		peakRSS,
+		stealShare,
+		stealWorst,
 	},
 	measure.Steady: {
 		nsMetric("lag p50", func(r measure.Result) int64 { return r.LagP50 }, nil),
@@ -129,13 +157,18 @@ var metrics = map[string][]metric{
 			get: func(o outcome) (float64, bool) {
 				return float64(o.res.CPU) / float64(max(o.res.Window, 1)), o.res.Window > 0
 			},
-			format: func(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) },
+			format: percent,
 			ratio:  true,
 			target: at(1_000_000, 0.25),
 		},
 		peakRSS,
+		stealShare,
+		stealWorst,
 	},
 }
+
+// percent formats a share.
+func percent(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) }
 
 func floats(xs []int64) []float64 {
 	f := make([]float64, len(xs))
@@ -410,6 +443,7 @@ func (r *report) markdown() string {
 	w("- Idle: RSS is VmRSS after `runtime.GC` and `debug.FreeOSMemory`, %s after start; heap per job is the growth of live heap (`runtime.MemStats.HeapAlloc`) over N; CPU is `getrusage` over %s of waiting, shown per 10 s; add + remove is the median of up to 100 pairs (fewer if they take over %s) of adding one job and removing it while the N are loaded and the scheduler is running.\n", cfg.settle, cfg.idle, cfg.budget)
 	w("- Burst: every job's spec is `*/P * * * * *`; the first measured burst is the first at least %s after the scheduler is ready, and the k-th start of a job belongs to burst k. \"All started\" is the lag of the last job of a burst; a burst not all started before the next is due (or within %s) did not finish.\n", cfg.lead, cfg.grace)
 	w("- Steady: a fire belongs to the last instant at or before it that is its job's second; fires whose instant is in the window are counted, against those due, as missed or doubled. CPU is `getrusage` over the window.\n")
+	w("- Steal (burst, steady): the hypervisor's steal time from `/proc/stat`, summed over the machine's CPUs, read once a second from half a second before the first measured instant, so that each second read is centred on an instant. It is time no program on the machine could run: on a shared host, a few seconds of heavy steal decide a p99 lag whatever the scheduler does, so it is shown beside the lags for each run to be read against.\n")
 	w("- Ours runs with `Config.MaxConcurrent` = N (its default is %d) so that, like the peers, it starts every due run at once; with a discard logger, as the peers log nothing either.\n", 256)
 	return b.String()
 }

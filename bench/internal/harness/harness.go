@@ -297,6 +297,8 @@ func burst[H any](res *measure.Result, open Open[H], o options, prof *profiler) 
 	// scheduler is ready, so registration never eats into it.
 	first := ceil(time.Now().Add(o.lead), o.period)
 	rec.Arm(first)
+	sleepUntil(first.Add(-stealPhase))
+	steal := measure.WatchSteal()
 	sleepUntil(first.Add(-100 * time.Millisecond))
 	if err := prof.start(); err != nil {
 		return err
@@ -305,6 +307,7 @@ func burst[H any](res *measure.Result, open Open[H], o options, prof *profiler) 
 	for !rec.Done() && time.Now().Before(last.Add(o.limit)) {
 		time.Sleep(10 * time.Millisecond)
 	}
+	res.Steal = steal.Stop()
 	if err := prof.stop(); err != nil {
 		return err
 	}
@@ -349,6 +352,8 @@ func steady[H any](res *measure.Result, open Open[H], o options, prof *profiler)
 	from := ceil(time.Now().Add(o.lead), time.Second)
 	to := from.Add(o.window)
 	rec.Arm(from, to)
+	sleepUntil(from.Add(-stealPhase))
+	steal := measure.WatchSteal()
 	sleepUntil(from)
 	if err := prof.start(); err != nil {
 		return err
@@ -356,6 +361,7 @@ func steady[H any](res *measure.Result, open Open[H], o options, prof *profiler)
 	cpu0, t0 := measure.CPUTime(), time.Now()
 	sleepUntil(to)
 	res.CPU, res.Window = int64(measure.CPUTime()-cpu0), int64(time.Since(t0))
+	res.Steal = steal.Stop()
 	if err := prof.stop(); err != nil {
 		return err
 	}
@@ -371,6 +377,11 @@ func steady[H any](res *measure.Result, open Open[H], o options, prof *profiler)
 	runtime.KeepAlive(s)
 	return nil
 }
+
+// stealPhase is how long before the first measured instant the steal
+// watch starts: its once-a-second readings then fall between instants,
+// and each second it reports is centred on one.
+const stealPhase = 500 * time.Millisecond
 
 // DefaultPeriod is the time between bursts of n jobs: long enough for the
 // slowest scheduler we compare to finish a burst before the next is due,

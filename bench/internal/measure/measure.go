@@ -66,6 +66,10 @@ type Result struct {
 	Missed  int64 `json:"missed"`
 	Doubled int64 `json:"doubled"`
 	CPU     int64 `json:"cpu_ns,omitempty"` // CPU used over Window
+
+	// Burst and steady: CPU time the hypervisor took while they were
+	// measured; nil where the machine does not say.
+	Steal *Steal `json:"steal,omitempty"`
 }
 
 // Settle collects garbage and returns freed memory to the OS, so that RSS
