@@ -368,10 +368,11 @@ func summary(o outcome) string {
 // stealText is the progress line's account of the hypervisor's steal, if
 // the run has one.
 func stealText(s *measure.Steal) string {
-	if s == nil || s.Span <= 0 {
+	share, ok := s.Share()
+	if !ok {
 		return ""
 	}
-	return fmt.Sprintf("; steal %.1f%%, worst second %s", 100*float64(s.Total)/float64(s.Span), dur(s.WorstSecond))
+	return fmt.Sprintf("; steal %s, worst second %s", percent(share), dur(s.WorstSecond))
 }
 
 // profileOurs runs our program once more for a cell with CPU and mutex

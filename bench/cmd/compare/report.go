@@ -56,14 +56,8 @@ var peakRSS = metric{
 // so that a lag can be read against it (see measure.Steal).
 var (
 	stealShare = metric{
-		name: "CPU stolen by the hypervisor (all cores, share of one)",
-		get: func(o outcome) (float64, bool) {
-			s := o.res.Steal
-			if s == nil || s.Span <= 0 {
-				return 0, false
-			}
-			return float64(s.Total) / float64(s.Span), true
-		},
+		name:   "CPU stolen by the hypervisor (all cores, share of one)",
+		get:    func(o outcome) (float64, bool) { return o.res.Steal.Share() },
 		format: percent,
 	}
 	stealWorst = metric{

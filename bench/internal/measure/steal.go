@@ -20,6 +20,15 @@ type Steal struct {
 	WorstSecond int64 `json:"worst_second_ns"` // stolen in the worst second
 }
 
+// Share returns the steal as a share of one CPU's time over the span, or
+// false for a nil Steal or one not watched at all.
+func (s *Steal) Share() (float64, bool) {
+	if s == nil || s.Span <= 0 {
+		return 0, false
+	}
+	return float64(s.Total) / float64(s.Span), true
+}
+
 // userHZ is the unit of /proc/stat's times: USER_HZ, 100 on every Linux
 // architecture Go supports.
 const userHZ = 100

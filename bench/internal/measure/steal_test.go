@@ -31,6 +31,12 @@ func TestWatchSteal(t *testing.T) {
 	if st.Span <= 0 || st.Total < 0 || st.WorstSecond < 0 || st.WorstSecond > st.Total {
 		t.Errorf("Stop = %+v, want a positive span and 0 <= worst second <= total", st)
 	}
+	if share, ok := st.Share(); !ok || share < 0 {
+		t.Errorf("Share = %v, %v; want a share of at least 0", share, ok)
+	}
+	if _, ok := (*Steal)(nil).Share(); ok {
+		t.Error("Share of a nil Steal reported a share")
+	}
 	if (*StealWatch)(nil).Stop() != nil {
 		t.Error("Stop on a nil watch returned a result")
 	}
