@@ -12,8 +12,9 @@ import (
 // Entry is a job scheduled on a loop: aiocron's crontab object. Its methods
 // are safe for concurrent use.
 type Entry struct {
-	loop   *Loop
-	name   string
+	name string
+	// sched leads to the loop too: a pointer per entry fewer for the
+	// garbage collector to scan, at a million entries a tenth of the work.
 	sched  *compiled
 	fn     Func
 	policy *Policy
@@ -82,7 +83,7 @@ func (e *Entry) Location() *time.Location { return e.sched.location }
 // jitter), in its zone, or the zero time if it is stopped, removed or never
 // fires again.
 func (e *Entry) NextFire() time.Time {
-	l := e.loop
+	l := e.sched.loop
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	switch {
@@ -96,7 +97,7 @@ func (e *Entry) NextFire() time.Time {
 
 // Stop stops the entry from firing. Runs already going are left to finish.
 func (e *Entry) Stop() {
-	l := e.loop
+	l := e.sched.loop
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.unprepare(e)
@@ -108,7 +109,7 @@ func (e *Entry) Stop() {
 // Start makes a stopped entry fire again, from its first instant after now.
 // It does nothing to a running or removed entry.
 func (e *Entry) Start() {
-	l := e.loop
+	l := e.sched.loop
 	now := l.clock.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -120,7 +121,7 @@ func (e *Entry) Start() {
 // Remove stops the entry for good; goroutines waiting in Next get
 // ErrRemoved. Runs already going are left to finish.
 func (e *Entry) Remove() {
-	l := e.loop
+	l := e.sched.loop
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.unprepare(e)
@@ -154,7 +155,7 @@ func (e *Entry) Trigger(ctx context.Context) (Run, error) {
 // refuses returns ErrSkipped; one it queues behind the run going is
 // accepted.
 func (e *Entry) Fire() (*Fired, error) {
-	l := e.loop
+	l := e.sched.loop
 	n := &notice{done: make(chan struct{})}
 	now := l.clock.Now()
 	l.mu.Lock()
@@ -205,7 +206,7 @@ func (f *Fired) Wait(ctx context.Context) (Run, error) {
 // reload does; runs already going finish with the old ones. The schedule
 // and the next fire instant stay as they are.
 func (e *Entry) Update(fn Func, p *Policy) {
-	l := e.loop
+	l := e.sched.loop
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.unprepare(e)
@@ -228,7 +229,7 @@ func (e *Entry) Update(fn Func, p *Policy) {
 // ctx's error, ErrRemoved, or ErrClosed once the loop begins shutting down
 // (no further run will start).
 func (e *Entry) Next(ctx context.Context) (Run, error) {
-	l := e.loop
+	l := e.sched.loop
 	l.mu.Lock()
 	if e.removed {
 		l.mu.Unlock()

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/scheduler-dev/scheduler/schedule"
 )
@@ -135,9 +136,12 @@ type Loop struct {
 	prepared        []fire
 	preparedAt      int64
 	preparedChanged bool
-	due             []int32 // scratch for Run
-	fires           []fire  // scratch for Run
-	starts          []fire  // scratch for Run
+	// preparedChain holds the prepared fires ready for the workers' queue,
+	// when all are plain runs and there are enough for it to matter.
+	preparedChain chain
+	due           []int32 // scratch for Run
+	fires         []fire  // scratch for Run
+	starts        []fire  // scratch for Run
 }
 
 type loopState uint8
@@ -221,7 +225,7 @@ func (l *Loop) Add(j Job) (*Entry, error) {
 		return nil, fmt.Errorf("add job %q: %w", j.Name, err)
 	}
 	e := c.newEntry()
-	e.loop, e.name, e.sched, e.fn, e.policy, e.index = l, j.Name, c, j.Func, j.Policy, -1
+	e.name, e.sched, e.fn, e.policy, e.index = j.Name, c, j.Func, j.Policy, -1
 	switch {
 	case c.atStart:
 		l.startOnce(e, now)
@@ -245,6 +249,7 @@ type scheduleKey struct {
 // zone. It remembers its last Next computation: when thousands of entries
 // share a spec and fire at the same instant, only the first pays for Next.
 type compiled struct {
+	loop     *Loop // the loop it was compiled for, and its entries are on
 	schedule schedule.Schedule
 	spec     string
 	location *time.Location
@@ -260,10 +265,10 @@ type compiled struct {
 	block   int // the size of the last block allocated
 }
 
-// entryBlock is the most entries allocated together: 63 of 64 bytes and
-// the 8-byte header Go gives a large object with pointers fill one 4 KiB
-// page (64 would spill into the 4,864-byte size class).
-const entryBlock = 63
+// entryBlock is the most entries allocated together: as many as fill one
+// 4 KiB page with the 8-byte header Go gives a large object with pointers
+// (one more would spill into the 4,864-byte size class).
+const entryBlock = (4096 - 8) / int(unsafe.Sizeof(Entry{}))
 
 // newEntry returns a zero Entry for a job on c. Entries on the same
 // schedule fire at the same instants, and the loop and its workers touch
@@ -275,7 +280,7 @@ const entryBlock = 63
 // than before. l.mu must be held.
 func (c *compiled) newEntry() *Entry {
 	if len(c.entries) == 0 {
-		c.block = min(2*c.block+1, entryBlock) // 1, 3, 7, …: each fills a size class
+		c.block = min(2*c.block+1, entryBlock) // 1, 3, 7, …: a schedule few jobs use stays small
 		c.entries = make([]Entry, c.block)
 	}
 	e := &c.entries[0]
@@ -292,7 +297,7 @@ func (l *Loop) compile(spec string, loc *time.Location) (*compiled, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &compiled{schedule: s, spec: spec, location: s.Location(), atStart: s.AtStart(), memoFrom: math.MinInt64}
+	c := &compiled{loop: l, schedule: s, spec: spec, location: s.Location(), atStart: s.AtStart(), memoFrom: math.MinInt64}
 	c.frequent = strings.HasPrefix(strings.TrimSpace(spec), "@every") || c.firesWithin(time.Minute)
 	l.schedules[key] = c
 	return c, nil

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // The runs of fires go on worker goroutines that outlive a run: a burst of
@@ -65,11 +66,16 @@ func (p *pool) init() {
 // dispatch runs fires, each holding a slot and counted in l.tasks, on the
 // workers.
 func (l *Loop) dispatch(fs ...fire) {
+	l.pool.ready.push(fs...)
+	l.summonFor(len(fs))
+}
+
+// summonFor has workers on their way to n fires just queued: one per
+// fire, up to one per processor; each, once it takes a fire, summons the
+// next if need be.
+func (l *Loop) summonFor(n int) {
 	p := &l.pool
-	p.ready.push(fs...)
-	// One worker on its way per fire, up to one per processor; each, once
-	// it takes a fire, summons the next if need be.
-	want := min(int64(len(fs)), int64(goruntime.GOMAXPROCS(0)))
+	want := min(int64(n), int64(goruntime.GOMAXPROCS(0)))
 	for p.searching.Load() < want {
 		p.summon(l)
 	}
@@ -189,10 +195,20 @@ const (
 )
 
 type segment struct {
+	segmentHeader
+	// The lanes' cache lines are their owners' alone: the header, which
+	// every take reads, stays clear of the first lane's claims.
+	_     [64 - unsafe.Sizeof(segmentHeader{})]byte
+	lanes [lanes]lane
+	fires [segmentSize]fire
+}
+
+type segmentHeader struct {
 	written atomic.Int64 // slots [0, written) hold fires
-	next    atomic.Pointer[segment]
-	lanes   [lanes]lane
-	fires   [segmentSize]fire
+	// sealed: no more fires will be written, though some slots are free
+	// (a chain was linked behind it, see readyQueue.link).
+	sealed atomic.Bool
+	next   atomic.Pointer[segment]
 }
 
 // lane is a range of laneSize slots of a segment, on a cache line of its
@@ -234,9 +250,9 @@ func (s *segment) take(k int) (fire, bool) {
 	}
 }
 
-// exhausted reports whether every slot of s has been written and taken.
+// exhausted reports whether every fire s will ever hold has been taken.
 func (s *segment) exhausted() bool {
-	return s.written.Load() == segmentSize && !s.anyLeft()
+	return (s.written.Load() == segmentSize || s.sealed.Load()) && !s.anyLeft()
 }
 
 // anyLeft reports whether some lane of s has a written fire not yet taken.
@@ -273,7 +289,7 @@ func (q *readyQueue) push(fs ...fire) {
 	s := q.tail
 	for len(fs) > 0 {
 		w := s.written.Load()
-		if w == segmentSize {
+		if w == segmentSize || s.sealed.Load() {
 			n := newSegment()
 			s.next.Store(n)
 			q.tail, s, w = n, n, 0
@@ -282,6 +298,45 @@ func (q *readyQueue) push(fs ...fire) {
 		fs = fs[k:]
 		s.written.Store(w + int64(k)) // publishes the slots written
 	}
+}
+
+// chain is a list of segments filled with fires ahead of time, not yet
+// in a queue.
+type chain struct{ first, last *segment }
+
+// newChain returns fs in a chain of segments, or the zero chain for no
+// fires.
+func newChain(fs []fire) chain {
+	var c chain
+	for len(fs) > 0 {
+		s := newSegment()
+		k := copy(s.fires[:], fs)
+		fs = fs[k:]
+		s.written.Store(int64(k))
+		if c.first == nil {
+			c.first = s
+		} else {
+			c.last.next.Store(s)
+		}
+		c.last = s
+	}
+	return c
+}
+
+// link appends the fires of c at once: pushing them would cost, at the
+// instant they become ready, an allocation and a copy per segment. c must
+// not be used afterwards.
+func (q *readyQueue) link(c chain) {
+	if c.first == nil {
+		return
+	}
+	q.pushMu.Lock()
+	defer q.pushMu.Unlock()
+	// The tail's free slots stay free: consumers then leave it behind
+	// once its fires are taken.
+	q.tail.sealed.Store(true)
+	q.tail.next.Store(c.first)
+	q.tail = c.last
 }
 
 // taker is one consumer's place in a readyQueue: the lane it owns, if any.

@@ -113,8 +113,15 @@ func TestShortRunsShareAFewWorkers(t *testing.T) {
 }
 
 func TestMaxConcurrentHoldsAcrossABurst(t *testing.T) {
+	t.Run("small", func(t *testing.T) { testMaxConcurrentHoldsAcrossABurst(t, 40) })
+	// Enough for the loop to queue the instant's fires ahead of it (see
+	// prepare), which it must not do past the limit.
+	t.Run("prepared", func(t *testing.T) { testMaxConcurrentHoldsAcrossABurst(t, spinFires+50) })
+}
+
+func testMaxConcurrentHoldsAcrossABurst(t *testing.T, n int) {
 	synctest.Test(t, func(t *testing.T) {
-		const n, limit = 40, 3
+		const limit = 3
 		l := newPoolTestLoop(Config{MaxConcurrent: limit})
 		var active, most, total atomic.Int32
 		release := make(chan struct{})
@@ -134,7 +141,7 @@ func TestMaxConcurrentHoldsAcrossABurst(t *testing.T) {
 			t.Fatalf("%d runs started, want max_concurrent=%d", got, limit)
 		}
 		// Each run that ends passes its slot to exactly one waiting fire.
-		for want := int32(limit + 1); want <= n; want++ {
+		for want := int32(limit + 1); want <= int32(n); want++ {
 			release <- struct{}{}
 			synctest.Wait()
 			if got := total.Load(); got != want {
@@ -180,6 +187,13 @@ func TestIdleWorkersExit(t *testing.T) {
 }
 
 func TestReadyQueueDeliversEachFireOnce(t *testing.T) {
+	t.Run("pushed", func(t *testing.T) { testReadyQueueDeliversEachFireOnce(t, false) })
+	t.Run("pushed and linked", func(t *testing.T) { testReadyQueueDeliversEachFireOnce(t, true) })
+}
+
+// testReadyQueueDeliversEachFireOnce has consumers take fires while they
+// are pushed, and with link, every third batch linked as a chain.
+func testReadyQueueDeliversEachFireOnce(t *testing.T, link bool) {
 	const n, consumers = 20_000, 4
 	var q readyQueue
 	q.init()
@@ -207,7 +221,11 @@ func TestReadyQueueDeliversEachFireOnce(t *testing.T) {
 	for i := range n {
 		batch = append(batch, fire{entry: &entries[i], at: int64(i)})
 		if len(batch) == cap(batch) || i%7 == 0 { // batches of varied sizes
-			q.push(batch...)
+			if link && i%3 == 0 {
+				q.link(newChain(batch))
+			} else {
+				q.push(batch...)
+			}
 			batch = batch[:0]
 		}
 	}
@@ -223,9 +241,10 @@ func TestReadyQueueDeliversEachFireOnce(t *testing.T) {
 			}
 			seen[at] = true
 			// Each consumer takes a lane's fires in the order they were
-			// pushed. (Segments are filled whole, so fire i is in lane
-			// i/laneSize.)
-			if prev := got[c][max(k-1, 0)]; k > 0 && at/laneSize == prev/laneSize && at < prev {
+			// pushed. (Without links, segments are filled whole, so fire i
+			// is in lane i/laneSize; with them, which lane holds a fire
+			// depends on the batches.)
+			if prev := got[c][max(k-1, 0)]; !link && k > 0 && at/laneSize == prev/laneSize && at < prev {
 				t.Fatalf("consumer %d took fire %d after %d", c, at, prev)
 			}
 		}
@@ -234,6 +253,42 @@ func TestReadyQueueDeliversEachFireOnce(t *testing.T) {
 		if !ok {
 			t.Fatalf("fire %d never taken", at)
 		}
+	}
+}
+
+func TestReadyQueueLinksAChainBehindAPartSegment(t *testing.T) {
+	var q readyQueue
+	q.init()
+	entries := make([]Entry, 2*segmentSize)
+	fires := func(from, to int) []fire {
+		var fs []fire
+		for i := from; i < to; i++ {
+			fs = append(fs, fire{entry: &entries[i], at: int64(i)})
+		}
+		return fs
+	}
+	q.push(fires(0, 10)...)
+	q.link(newChain(fires(10, segmentSize+20)))
+	q.push(fires(segmentSize+20, segmentSize+30)...)
+
+	var own taker
+	for want := range int64(segmentSize + 30) {
+		f, ok := q.pop(&own)
+		if !ok || f.at != want {
+			t.Fatalf("pop = fire %d, %v; want fire %d", f.at, ok, want)
+		}
+	}
+	if _, ok := q.pop(&own); ok || !q.empty() {
+		t.Fatal("queue not empty after every fire was taken")
+	}
+	// The segment sealed part-filled is left behind with the others, for
+	// the garbage collector: only the last, still being filled, is held.
+	if head := q.head.Load(); head != q.tail || head.next.Load() != nil {
+		t.Error("the queue still holds segments whose fires were all taken")
+	}
+	q.push(fires(segmentSize+30, segmentSize+31)...)
+	if f, ok := q.pop(&own); !ok || f.at != segmentSize+30 {
+		t.Fatalf("pop after the chain = fire %d, %v; want fire %d", f.at, ok, segmentSize+30)
 	}
 }
 
