@@ -282,22 +282,18 @@ func (q *readyQueue) empty() bool {
 	return true
 }
 
-// push appends fs.
+// push appends fs: into the free slots of the segment being filled, the
+// rest in new segments.
 func (q *readyQueue) push(fs ...fire) {
 	q.pushMu.Lock()
 	defer q.pushMu.Unlock()
-	s := q.tail
-	for len(fs) > 0 {
+	if s := q.tail; !s.sealed.Load() {
 		w := s.written.Load()
-		if w == segmentSize || s.sealed.Load() {
-			n := newSegment()
-			s.next.Store(n)
-			q.tail, s, w = n, n, 0
-		}
 		k := copy(s.fires[w:], fs)
 		fs = fs[k:]
 		s.written.Store(w + int64(k)) // publishes the slots written
 	}
+	q.appendChain(newChain(fs))
 }
 
 // chain is a list of segments filled with fires ahead of time, not yet
@@ -327,13 +323,18 @@ func newChain(fs []fire) chain {
 // instant they become ready, an allocation and a copy per segment. c must
 // not be used afterwards.
 func (q *readyQueue) link(c chain) {
+	q.pushMu.Lock()
+	defer q.pushMu.Unlock()
+	q.appendChain(c)
+}
+
+// appendChain makes c the queue's last segments. q.pushMu must be held.
+func (q *readyQueue) appendChain(c chain) {
 	if c.first == nil {
 		return
 	}
-	q.pushMu.Lock()
-	defer q.pushMu.Unlock()
-	// The tail's free slots stay free: consumers then leave it behind
-	// once its fires are taken.
+	// The tail's free slots, if any, stay free: consumers then leave it
+	// behind once its fires are taken.
 	q.tail.sealed.Store(true)
 	q.tail.next.Store(c.first)
 	q.tail = c.last
