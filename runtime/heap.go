@@ -9,25 +9,27 @@ package runtime
 const heapArity = 4
 
 // heapItem is one scheduled entry. The instant is kept inline (Unix
-// nanoseconds) so comparisons never dereference the entry.
+// nanoseconds) so comparisons never dereference the entry, and the entry
+// is its number in l.entries, so that the heap holds no pointer (see
+// entries.go).
 type heapItem struct {
 	at    int64
-	entry *Entry
+	entry uint32
 }
 
 func (l *Loop) heapPush(e *Entry, at int64) {
 	e.index = int32(len(l.heap))
-	l.heap = append(l.heap, heapItem{at: at, entry: e})
+	l.heap = append(l.heap, heapItem{at: at, entry: e.num()})
 	l.siftUp(int(e.index))
 }
 
 // heapRemove takes the entry at index i out of the heap.
 func (l *Loop) heapRemove(i int) {
 	last := len(l.heap) - 1
-	l.heap[i].entry.index = -1
+	l.entries.at(l.heap[i].entry).index = -1
 	if i != last {
 		l.heap[i] = l.heap[last]
-		l.heap[i].entry.index = int32(i)
+		l.entries.at(l.heap[i].entry).index = int32(i)
 	}
 	l.heap[last] = heapItem{}
 	l.heap = l.heap[:last]
@@ -46,11 +48,11 @@ func (l *Loop) siftUp(i int) {
 			break
 		}
 		h[i] = h[parent]
-		h[i].entry.index = int32(i)
+		l.entries.at(h[i].entry).index = int32(i)
 		i = parent
 	}
 	h[i] = item
-	item.entry.index = int32(i)
+	l.entries.at(item.entry).index = int32(i)
 }
 
 func (l *Loop) siftDown(i int) {
@@ -72,11 +74,11 @@ func (l *Loop) siftDown(i int) {
 			break
 		}
 		h[i] = h[least]
-		h[i].entry.index = int32(i)
+		l.entries.at(h[i].entry).index = int32(i)
 		i = least
 	}
 	h[i] = item
-	item.entry.index = int32(i)
+	l.entries.at(item.entry).index = int32(i)
 }
 
 // collectDue appends to buf the heap indices of every entry due at or before

@@ -11,7 +11,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/scheduler-dev/scheduler/schedule"
 )
@@ -126,6 +125,7 @@ type Loop struct {
 	mu        sync.Mutex
 	state     loopState
 	heap      []heapItem
+	entries   entryTable // numbers the entries, for heap to refer to them by
 	schedules map[scheduleKey]*compiled
 	starting  *[]fire  // during fireDue: runs to hand to the workers in batches
 	queueing  []fire   // during fireDue: fires to queue for a slot
@@ -224,8 +224,8 @@ func (l *Loop) Add(j Job) (*Entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("add job %q: %w", j.Name, err)
 	}
-	e := c.newEntry()
-	e.name, e.sched, e.fn, e.policy, e.index = j.Name, c, j.Func, j.Policy, -1
+	e := l.newEntry(c)
+	e.name, e.fn, e.policy, e.index = j.Name, j.Func, j.Policy, -1
 	switch {
 	case c.atStart:
 		l.startOnce(e, now)
@@ -259,33 +259,12 @@ type compiled struct {
 	frequent bool
 	memoFrom int64 // guarded by Loop.mu
 	memoNext int64
-	// entries are allocated for the entries added on this schedule, a
-	// block at a time; guarded by Loop.mu. See newEntry.
+	// block is the block the entries added on this schedule are
+	// allocated from, of size entries, and entries its slots not yet
+	// used; guarded by Loop.mu. See newEntry.
+	block   *block
+	size    int
 	entries []Entry
-	block   int // the size of the last block allocated
-}
-
-// entryBlock is the most entries allocated together: as many as fill one
-// 4 KiB page with the 8-byte header Go gives a large object with pointers
-// (one more would spill into the 4,864-byte size class).
-const entryBlock = (4096 - 8) / int(unsafe.Sizeof(Entry{}))
-
-// newEntry returns a zero Entry for a job on c. Entries on the same
-// schedule fire at the same instants, and the loop and its workers touch
-// each of them then: allocated side by side, a second's thousands of due
-// entries share pages and cache lines instead of each costing a TLB and a
-// cache miss (which is what bounded a million-entry loop, not CPU). A
-// block stays allocated while any of its entries is referenced; blocks
-// grow from one entry, so a schedule used by a single job costs no more
-// than before. l.mu must be held.
-func (c *compiled) newEntry() *Entry {
-	if len(c.entries) == 0 {
-		c.block = min(2*c.block+1, entryBlock) // 1, 3, 7, …: a schedule few jobs use stays small
-		c.entries = make([]Entry, c.block)
-	}
-	e := &c.entries[0]
-	c.entries = c.entries[1:]
-	return e
 }
 
 func (l *Loop) compile(spec string, loc *time.Location) (*compiled, error) {
@@ -332,7 +311,7 @@ func (l *Loop) sameSchedule(e *Entry, j Job) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	c, err := l.compile(j.Spec, loc)
-	return err == nil && c == e.sched
+	return err == nil && c == e.block.sched
 }
 
 // next returns the first instant after from (Unix nanoseconds) at which c
@@ -361,9 +340,9 @@ func (l *Loop) schedule(e *Entry, now time.Time) {
 // scheduleAfter puts e in the heap at its first instant after from (Unix
 // nanoseconds), which may be in the past. l.mu must be held.
 func (l *Loop) scheduleAfter(e *Entry, from int64) {
-	at := e.sched.next(from)
+	at := e.block.sched.next(from)
 	if at == 0 {
-		l.logger.Warn("job never fires", "job", e.name, "schedule", e.sched.spec)
+		l.logger.Warn("job never fires", "job", e.name, "schedule", e.block.sched.spec)
 		return
 	}
 	l.heapPush(e, at+e.rejitter())
@@ -473,7 +452,7 @@ func (l *Loop) fireDue(now time.Time) (sleep time.Duration, awake bool) {
 	stream, streaming := int64(0), false
 	for k, i := range l.due {
 		item := &l.heap[i]
-		e := item.entry
+		e := l.entries.at(item.entry)
 		at := item.at - e.jitter()
 		if at >= nowNanos-lateTolerance {
 			item.at = at
@@ -520,7 +499,7 @@ func (l *Loop) fireDue(now time.Time) (sleep time.Duration, awake bool) {
 	var never []*Entry
 	for k := len(l.due) - 1; k >= 0; k-- {
 		i := l.due[k]
-		if e := l.heap[i].entry; !l.reschedule(i, l.heap[i].at) {
+		if e := l.entries.at(l.heap[i].entry); !l.reschedule(i, l.heap[i].at) {
 			never = append(never, e)
 		}
 	}
@@ -537,8 +516,8 @@ func (l *Loop) fireDue(now time.Time) (sleep time.Duration, awake bool) {
 // held.
 func (l *Loop) reschedule(i int32, from int64) bool {
 	item := &l.heap[i]
-	e := item.entry
-	next := e.sched.next(from)
+	e := l.entries.at(item.entry)
+	next := e.block.sched.next(from)
 	if next != 0 {
 		item.at = next + e.rejitter()
 	} else {
@@ -552,7 +531,7 @@ func (l *Loop) reschedule(i int32, from int64) bool {
 // held.
 func (l *Loop) retire(never []*Entry) {
 	for _, e := range never {
-		l.logger.Info("job has no further fire instants", "job", e.name, "schedule", e.sched.spec)
+		l.logger.Info("job has no further fire instants", "job", e.name, "schedule", e.block.sched.spec)
 		l.heapRemove(int(e.index))
 	}
 }
@@ -579,13 +558,13 @@ func (l *Loop) owed(e *Entry, first, now int64, fires []fire) (_ []fire, last in
 			keep = DefaultMaxCatchup
 		}
 	}
-	caught, total := e.sched.latest(first, oldest, boundary, keep)
+	caught, total := e.block.sched.latest(first, oldest, boundary, keep)
 	start := len(fires)
 	for _, at := range caught {
 		fires = append(fires, fire{entry: e, at: at})
 	}
 	last = boundary - 1
-	for at := e.sched.next(last); at != 0 && at <= now; at = e.sched.next(at) {
+	for at := e.block.sched.next(last); at != 0 && at <= now; at = e.block.sched.next(at) {
 		fires = append(fires, fire{entry: e, at: at})
 		last = at
 	}
@@ -636,7 +615,7 @@ func (l *Loop) logMissed(missed []missedInstants) {
 	for _, m := range missed {
 		attrs := []any{"job", m.entry.name, "misfire", m.entry.misfire().String(), "dropped", m.dropped}
 		if m.entry.index >= 0 {
-			attrs = append(attrs, "resume", time.Unix(0, l.heap[m.entry.index].at).In(m.entry.sched.location))
+			attrs = append(attrs, "resume", time.Unix(0, l.heap[m.entry.index].at).In(m.entry.block.sched.location))
 		}
 		l.logger.Warn("missed fire instants dropped", attrs...)
 	}

@@ -60,7 +60,7 @@ func (l *Loop) prepare(key int64) {
 			break
 		}
 		i := l.due[k]
-		e := l.heap[i].entry
+		e := l.entries.at(l.heap[i].entry)
 		p := e.policyOrZero()
 		if p.Jitter > 0 {
 			continue

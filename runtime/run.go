@@ -524,5 +524,5 @@ func (e *Entry) notifyNext(result Run, err error) {
 
 // scheduled returns the fire's instant in its entry's zone.
 func (f fire) scheduled() time.Time {
-	return time.Unix(0, f.at).In(f.entry.sched.location)
+	return time.Unix(0, f.at).In(f.entry.block.sched.location)
 }
