@@ -260,7 +260,7 @@ type compiled struct {
 	memoFrom int64 // guarded by Loop.mu
 	memoNext int64
 	// block is the block the entries added on this schedule are
-	// allocated from, of size entries, and entries its slots not yet
+	// allocated from, size its length, and entries its slots not yet
 	// used; guarded by Loop.mu. See newEntry.
 	block   *block
 	size    int
