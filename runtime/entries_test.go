@@ -11,7 +11,8 @@ import (
 // entry that knows its place in the heap and its own number.
 func checkNumbering(t *testing.T, l *Loop) {
 	t.Helper()
-	for i, item := range l.heap {
+	for i := range l.heap.len() {
+		item := l.heap.at(i)
 		e := l.entries.at(item.entry)
 		if e.index != int32(i) || e.num() != item.entry || e.removed {
 			t.Fatalf("heap slot %d: entry %d has index %d, number %d, removed %v", i, item.entry, e.index, e.num(), e.removed)
@@ -47,8 +48,8 @@ func TestEntryNumbersAreReusedOnceABlockIsEmpty(t *testing.T) {
 		}
 		live = live[:10]
 		checkNumbering(t, l)
-		if len(l.heap) != len(live) {
-			t.Fatalf("round %d: heap holds %d entries, want %d", round, len(l.heap), len(live))
+		if l.heap.len() != len(live) {
+			t.Fatalf("round %d: heap holds %d entries, want %d", round, l.heap.len(), len(live))
 		}
 		switch {
 		case round == 1:

@@ -93,7 +93,7 @@ func (e *Entry) NextFire() time.Time {
 	case e.index < 0:
 		return time.Time{}
 	}
-	return time.Unix(0, l.heap[e.index].at-e.jitter()).In(e.block.sched.location)
+	return time.Unix(0, l.heap.at(int(e.index)).at-e.jitter()).In(e.block.sched.location)
 }
 
 // Stop stops the entry from firing. Runs already going are left to finish.
@@ -219,7 +219,7 @@ func (e *Entry) Update(fn Func, p *Policy) {
 		return
 	}
 	// The heap key includes the jitter, which the new policy may change.
-	at := l.heap[e.index].at - e.jitter()
+	at := l.heap.at(int(e.index)).at - e.jitter()
 	l.heapRemove(int(e.index))
 	e.fn, e.policy = fn, p
 	l.heapPush(e, at+e.rejitter())

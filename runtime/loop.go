@@ -124,7 +124,7 @@ type Loop struct {
 
 	mu        sync.Mutex
 	state     loopState
-	heap      []heapItem
+	heap      heapSlots
 	entries   entryTable // numbers the entries, for heap to refer to them by
 	schedules map[scheduleKey]*compiled
 	starting  *[]fire  // during fireDue: runs to hand to the workers in batches
@@ -451,7 +451,7 @@ func (l *Loop) fireDue(now time.Time) (sleep time.Duration, awake bool) {
 	// and started after them; without jitter, their instants are later.
 	stream, streaming := int64(0), false
 	for k, i := range l.due {
-		item := &l.heap[i]
+		item := l.heap.at(int(i))
 		e := l.entries.at(item.entry)
 		at := item.at - e.jitter()
 		if at >= nowNanos-lateTolerance {
@@ -499,7 +499,8 @@ func (l *Loop) fireDue(now time.Time) (sleep time.Duration, awake bool) {
 	var never []*Entry
 	for k := len(l.due) - 1; k >= 0; k-- {
 		i := l.due[k]
-		if e := l.entries.at(l.heap[i].entry); !l.reschedule(i, l.heap[i].at) {
+		item := l.heap.at(int(i))
+		if e := l.entries.at(item.entry); !l.reschedule(i, item.at) {
 			never = append(never, e)
 		}
 	}
@@ -515,7 +516,7 @@ func (l *Loop) fireDue(now time.Time) (sleep time.Duration, awake bool) {
 // fires again: its key is then the largest, until retire. l.mu must be
 // held.
 func (l *Loop) reschedule(i int32, from int64) bool {
-	item := &l.heap[i]
+	item := l.heap.at(int(i))
 	e := l.entries.at(item.entry)
 	next := e.block.sched.next(from)
 	if next != 0 {
@@ -615,7 +616,7 @@ func (l *Loop) logMissed(missed []missedInstants) {
 	for _, m := range missed {
 		attrs := []any{"job", m.entry.name, "misfire", m.entry.misfire().String(), "dropped", m.dropped}
 		if m.entry.index >= 0 {
-			attrs = append(attrs, "resume", time.Unix(0, l.heap[m.entry.index].at).In(m.entry.block.sched.location))
+			attrs = append(attrs, "resume", time.Unix(0, l.heap.at(int(m.entry.index)).at).In(m.entry.block.sched.location))
 		}
 		l.logger.Warn("missed fire instants dropped", attrs...)
 	}

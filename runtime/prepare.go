@@ -60,7 +60,7 @@ func (l *Loop) prepare(key int64) {
 			break
 		}
 		i := l.due[k]
-		e := l.entries.at(l.heap[i].entry)
+		e := l.entries.at(l.heap.at(int(i)).entry)
 		p := e.policyOrZero()
 		if p.Jitter > 0 {
 			continue
@@ -196,19 +196,19 @@ const spinFires = startBatch
 // reports whether the wake is an instant with at least spinFires fires
 // prepared. l.mu must be held.
 func (l *Loop) nextWake(now int64) (sleep time.Duration, awake bool) {
-	if len(l.heap) == 0 && l.preparedAt == 0 {
+	if l.heap.len() == 0 && l.preparedAt == 0 {
 		return maxSleep, false
 	}
 	if l.preparedAt == 0 {
-		key := l.heap[0].at
+		key := l.heap.at(0).at
 		if d := time.Duration(key - now); d > prepareLead {
 			return min(d-prepareLead, maxSleep), false
 		}
 		l.prepare(key)
 	}
 	wake := l.preparedAt
-	if len(l.heap) > 0 && l.heap[0].at < wake {
-		return min(time.Duration(l.heap[0].at-now), maxSleep), false
+	if l.heap.len() > 0 && l.heap.at(0).at < wake {
+		return min(time.Duration(l.heap.at(0).at-now), maxSleep), false
 	}
 	return min(time.Duration(wake-now), maxSleep), len(l.prepared) >= spinFires
 }
