@@ -115,9 +115,9 @@ type Loop struct {
 	// pool holds the goroutines that run fires.
 	pool pool
 
-	// Slots: running counts goroutines executing fires, at most limit; the
+	// Slots: slots counts goroutines executing fires, at most limit; the
 	// fires beyond wait in waiting, first come first served.
-	running    atomic.Int64
+	slots      slotCounter
 	waitingLen atomic.Int64
 	slotMu     sync.Mutex
 	waiting    queue[fire] // guarded by slotMu
@@ -654,7 +654,7 @@ func (l *Loop) shutdown() {
 		f.close(Run{Job: f.entry.name, Scheduled: f.scheduled()}, ErrClosed)
 		f.entry.releaseActivity()
 	}
-	running := l.running.Load()
+	running := l.slots.running()
 	l.mu.Unlock()
 
 	l.logger.Info("loop stopping", "running", running, "dropped_waiting", dropped, "grace", l.grace)

@@ -52,9 +52,10 @@ type pool struct {
 	// is waiting, else a new worker is started.
 	wake chan struct{}
 	// quit is closed when the loop has shut down: idle workers exit.
-	quit chan struct{}
-	live sync.WaitGroup // workers not yet exited
-	size atomic.Int64   // workers not yet exited, for tests to read
+	quit    chan struct{}
+	live    sync.WaitGroup // workers not yet exited
+	size    atomic.Int64   // workers not yet exited, for tests to read
+	started atomic.Int64   // workers ever started, to spread them over the slots' stripes
 }
 
 func (p *pool) init() {
@@ -89,14 +90,14 @@ func (p *pool) summon(l *Loop) {
 	default:
 		p.live.Add(1)
 		p.size.Add(1)
-		go l.work()
+		go l.work(1 + int(p.started.Add(1))%(slotStripes-1))
 	}
 }
 
 // work is a worker's life: take ready fires and run them; when there are
 // none, wait idle for a summons, and exit after workerIdle or once the
-// loop has shut down.
-func (l *Loop) work() {
+// loop has shut down. It releases slots on the given stripe of l.slots.
+func (l *Loop) work(stripe int) {
 	p := &l.pool
 	defer p.live.Done()
 	defer p.size.Add(-1)
@@ -126,7 +127,7 @@ func (l *Loop) work() {
 			if p.searching.Load() == 0 && !p.ready.empty() {
 				p.summon(l) // f may block: the fires behind it need a worker
 			}
-			l.execute(f, &ended)
+			l.execute(f, stripe, &ended)
 			if ended == endedBatch {
 				l.tasks.Add(-ended)
 				ended = 0

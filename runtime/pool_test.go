@@ -337,3 +337,35 @@ func addEveryMinute(t *testing.T, l *Loop, n int, body func(i int) error) {
 		}
 	}
 }
+
+// TestSlotsNeverExceedTheLimit takes and releases slots from goroutines
+// on every stripe at once: no more than the limit are ever held, and all
+// are free at the end.
+func TestSlotsNeverExceedTheLimit(t *testing.T) {
+	const limit = 5
+	l := NewLoop(Config{MaxConcurrent: limit})
+	var held, most atomic.Int32
+	var wg sync.WaitGroup
+	for stripe := range slotStripes {
+		wg.Go(func() {
+			for range 20_000 {
+				if !l.acquireSlot() {
+					continue
+				}
+				h := held.Add(1)
+				for m := most.Load(); h > m && !most.CompareAndSwap(m, h); m = most.Load() {
+				}
+				goruntime.Gosched() // hold it a while
+				held.Add(-1)
+				l.releaseSlot(stripe)
+			}
+		})
+	}
+	wg.Wait()
+	if got := most.Load(); got > limit {
+		t.Errorf("%d slots held at once, want at most %d", got, limit)
+	}
+	if got := l.slots.running(); got != 0 {
+		t.Errorf("%d slots held after every one was released", got)
+	}
+}
