@@ -115,8 +115,8 @@ type Loop struct {
 	// pool holds the goroutines that run fires.
 	pool pool
 
-	// Slots: slots counts goroutines executing fires, at most limit; the
-	// fires beyond wait in waiting, first come first served.
+	// slots counts the runs holding one of limit slots; the fires beyond
+	// wait in waiting, first come first served.
 	slots      slotCounter
 	waitingLen atomic.Int64
 	slotMu     sync.Mutex
