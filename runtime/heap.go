@@ -156,10 +156,15 @@ func (l *Loop) collectDue(now int64, buf []int32) []int32 {
 	start := len(buf)
 	buf = append(buf, 0)
 	for k := start; k < len(buf); k++ {
-		first := heapArity*int(buf[k]) + 1
-		for c := first; c < first+heapArity && c < h.len(); c++ {
-			if h.at(c).at <= now {
-				buf = append(buf, int32(c))
+		i := int(buf[k])
+		first := heapArity*i + 1
+		if first >= h.len() {
+			continue
+		}
+		kids := h.children(i)
+		for c := range min(heapArity, h.len()-first) {
+			if kids[c].at <= now {
+				buf = append(buf, int32(first+c))
 			}
 		}
 	}
