@@ -9,6 +9,9 @@ require (
 	github.com/scheduler-dev/scheduler v0.0.0
 )
 
-require github.com/jonboulle/clockwork v0.5.0 // indirect
+require (
+	github.com/jonboulle/clockwork v0.5.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+)
 
 replace github.com/scheduler-dev/scheduler => ../

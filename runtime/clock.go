@@ -59,15 +59,28 @@ func isSystemClock(c Clock) bool {
 // instant.
 const spinWindow = 2 * time.Millisecond
 
-// spinUntil yields to other goroutines until t on the real clock. It gives
-// up and reports false if time stands still while it runs: a coarse clock,
-// or the fake one of a testing/synctest bubble, which only moves while
-// every goroutine sleeps.
-func spinUntil(t time.Time) bool {
+// stillReads is how many clock reads in a row may return the same time
+// before spinUntil decides that time stands still.
+const stillReads = 1000
+
+// spinUntil waits awake until t on the real clock, or until done, if not
+// nil, reports true; between looks it yields to other goroutines if yield
+// is set. It gives up and reports false if time stands still while it
+// runs: a coarse clock, or the fake one of a testing/synctest bubble,
+// which only moves while every goroutine sleeps.
+func spinUntil(t time.Time, yield bool, done func() bool) bool {
+	still := 0
 	for prev := time.Now(); prev.Before(t); {
-		goruntime.Gosched()
+		if done != nil && done() {
+			return true
+		}
+		if yield {
+			goruntime.Gosched()
+		}
 		now := time.Now()
-		if now.Equal(prev) {
+		if !now.Equal(prev) {
+			still = 0
+		} else if still++; still == stillReads {
 			return false
 		}
 		prev = now

@@ -23,8 +23,10 @@
 // due then off the heap, computes their next instants and orders their
 // runs, so that at the instant only handing the runs to the workers is
 // left. For an instant with many runs the loop waits out the last
-// milliseconds awake instead of trusting a timer. Runs go to a pool of
-// worker goroutines; a run that blocks holds up no other.
+// milliseconds awake instead of trusting a timer, and a stand-by worker,
+// woken by a timer of its own thread, waits with it on another processor.
+// Runs go to a pool of worker goroutines; a run that blocks holds up no
+// other.
 //
 // Everything about time goes through a Clock, so that tests can use a
 // fake one (package runtimetest).

@@ -399,7 +399,8 @@ func (l *Loop) Run(ctx context.Context) error {
 		sleep -= l.clock.Now().Sub(now)
 		if awake && l.precise {
 			if sleep <= spinWindow {
-				if spinUntil(now.Add(sleep)) {
+				l.pool.loopCPU.Store(int64(currentCPU()))
+				if spinUntil(now.Add(sleep), true, nil) {
 					continue
 				}
 			} else {

@@ -56,12 +56,28 @@ type pool struct {
 	live    sync.WaitGroup // workers not yet exited
 	size    atomic.Int64   // workers not yet exited, for tests to read
 	started atomic.Int64   // workers ever started, to spread them over the slots' stripes
+
+	// The stand-by worker (see standby.go): standbyCall hands it a call for
+	// the instant standbyAt; standbyStarted is guarded by Loop.mu.
+	standbyCall    chan struct{}
+	standbyAt      atomic.Int64
+	standbyStarted bool
+	// loopCPU is the CPU the loop waits for an instant awake on, or -1.
+	loopCPU atomic.Int64
 }
 
 func (p *pool) init() {
 	p.ready.init()
 	p.wake = make(chan struct{})
 	p.quit = make(chan struct{})
+	p.standbyCall = make(chan struct{}, 1)
+	p.loopCPU.Store(-1)
+}
+
+// nextStripe returns the stripe of l.slots a new worker releases slots
+// on: one of the workers' stripes in turn.
+func (p *pool) nextStripe() int {
+	return 1 + int(p.started.Add(1))%(slotStripes-1)
 }
 
 // dispatch runs fires, each holding a slot and counted in l.tasks, on the
@@ -90,7 +106,7 @@ func (p *pool) summon(l *Loop) {
 	default:
 		p.live.Add(1)
 		p.size.Add(1)
-		go l.work(1 + int(p.started.Add(1))%(slotStripes-1))
+		go l.work(p.nextStripe())
 	}
 }
 
@@ -102,12 +118,6 @@ func (l *Loop) work(stripe int) {
 	defer p.live.Done()
 	defer p.size.Add(-1)
 	var own taker // the lane of ready this worker takes from
-	// ended counts this worker's runs whose count in l.tasks it has yet to
-	// release: it releases them endedBatch at a time, and all of them
-	// before it waits idle, rather than every run moving l.tasks' cache
-	// line between the workers' cores. Only shutdown waits on l.tasks, and
-	// it waits for this worker's current run anyway.
-	ended := 0
 	var idle *time.Timer
 	defer func() {
 		if idle != nil {
@@ -119,24 +129,7 @@ func (l *Loop) work(stripe int) {
 		// this is seen by the pop below, or its producer sees no worker
 		// searching and summons one.
 		p.searching.Add(-1)
-		for {
-			f, ok := p.ready.pop(&own)
-			if !ok {
-				break
-			}
-			if p.searching.Load() == 0 && !p.ready.empty() {
-				p.summon(l) // f may block: the fires behind it need a worker
-			}
-			l.execute(f, stripe, &ended)
-			if ended == endedBatch {
-				l.tasks.Add(-ended)
-				ended = 0
-			}
-		}
-		if ended > 0 {
-			l.tasks.Add(-ended)
-			ended = 0
-		}
+		l.runReady(&own, stripe)
 
 		if idle == nil {
 			idle = time.NewTimer(workerIdle)
@@ -150,6 +143,35 @@ func (l *Loop) work(stripe int) {
 		case <-p.quit:
 			return
 		}
+	}
+}
+
+// runReady takes ready fires, from own's lane first, and runs them until
+// none is left. It releases slots on the given stripe of l.slots.
+func (l *Loop) runReady(own *taker, stripe int) {
+	p := &l.pool
+	// ended counts the runs whose count in l.tasks is yet to be released:
+	// they are released endedBatch at a time, and all before returning,
+	// rather than every run moving l.tasks' cache line between the
+	// workers' cores. Only shutdown waits on l.tasks, and it waits for the
+	// current run anyway.
+	ended := 0
+	for {
+		f, ok := p.ready.pop(own)
+		if !ok {
+			break
+		}
+		if p.searching.Load() == 0 && !p.ready.empty() {
+			p.summon(l) // f may block: the fires behind it need a worker
+		}
+		l.execute(f, stripe, &ended)
+		if ended == endedBatch {
+			l.tasks.Add(-ended)
+			ended = 0
+		}
+	}
+	if ended > 0 {
+		l.tasks.Add(-ended)
 	}
 }
 

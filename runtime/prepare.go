@@ -102,6 +102,9 @@ func (l *Loop) prepare(key int64) {
 		// 0.6 ms, and every other run with it.
 		l.preparedChain = newChain(l.prepared)
 	}
+	if len(l.prepared) >= spinFires {
+		l.callStandby(key)
+	}
 }
 
 // firePrepared admits the prepared fires once their instant has come. It
