@@ -135,6 +135,23 @@ var metrics = map[string][]metric{
 		nsMetric("lag p99", func(r measure.Result) int64 { return r.LagP99 }, at(1_000_000, 5e6)),
 		nsMetric("lag max", func(r measure.Result) int64 { return r.LagMax }, nil),
 		{
+			// The same p99 without the instants the host took CPU
+			// around: what the scheduler does when it can run.
+			name: "lag p99 in the seconds with no steal",
+			get: func(o outcome) (float64, bool) {
+				return float64(o.res.LagP99Quiet), o.res.QuietSeconds > 0
+			},
+			format: func(v float64) string { return dur(int64(v)) },
+			ratio:  true,
+		},
+		{
+			name: "seconds with no steal, of the window's",
+			get: func(o outcome) (float64, bool) {
+				return float64(o.res.QuietSeconds), o.res.Steal != nil
+			},
+			format: func(v float64) string { return group(int(v)) },
+		},
+		{
 			name:   "missed fires",
 			get:    func(o outcome) (float64, bool) { return float64(o.res.Missed), true },
 			format: func(v float64) string { return group(int(v)) },
@@ -438,6 +455,7 @@ func (r *report) markdown() string {
 	w("- Burst: every job's spec is `*/P * * * * *`; the first measured burst is the first at least %s after the scheduler is ready, and the k-th start of a job belongs to burst k. \"All started\" is the lag of the last job of a burst; a burst not all started before the next is due (or within %s) did not finish.\n", cfg.lead, cfg.grace)
 	w("- Steady: a fire belongs to the last instant at or before it that is its job's second; fires whose instant is in the window are counted, against those due, as missed or doubled. CPU is `getrusage` over the window.\n")
 	w("- Steal (burst, steady): the hypervisor's steal time from `/proc/stat`, summed over the machine's CPUs, read once a second from half a second before the first measured instant, so that each second read is centred on an instant. It is time no program on the machine could run: on a shared host, a few seconds of heavy steal decide a p99 lag whatever the scheduler does, so it is shown beside the lags for each run to be read against.\n")
+	w("- Lag p99 in the seconds with no steal (steady): the p99 of the fires due in the seconds of the window in which `/proc/stat` showed no steal at all (its unit is 10 ms), every scheduler's own seconds: what the scheduler does when the host lets it run. It is no target; the p99 over all seconds is.\n")
 	w("- Ours runs with `Config.MaxConcurrent` = N (its default is %d) so that, like the peers, it starts every due run at once; with a discard logger, as the peers log nothing either.\n", 256)
 	return b.String()
 }

@@ -369,11 +369,16 @@ func steady[H any](res *measure.Result, open Open[H], o options, prof *profiler)
 		time.Sleep(10 * time.Millisecond)
 	}
 	time.Sleep(time.Second) // a doubled fire would come about now
-	st := rec.Stats()
+	var stolen []int64
+	if res.Steal != nil {
+		stolen = res.Steal.Seconds
+	}
+	st := rec.Stats(stolen)
 	res.Fires, res.Missed, res.Doubled = st.Expected, st.Missed, st.Doubled
 	res.LagP50 = measure.Percentile(st.Lags, 50)
 	res.LagP99 = measure.Percentile(st.Lags, 99)
 	res.LagMax = measure.Percentile(st.Lags, 100)
+	res.LagP99Quiet, res.QuietSeconds = st.QuietP99, st.QuietSeconds
 	runtime.KeepAlive(s)
 	return nil
 }

@@ -66,6 +66,10 @@ type Result struct {
 	Missed  int64 `json:"missed"`
 	Doubled int64 `json:"doubled"`
 	CPU     int64 `json:"cpu_ns,omitempty"` // CPU used over Window
+	// The p99 lag of the fires due in the seconds with no steal (see
+	// Steal), and how many of the window's seconds those were.
+	LagP99Quiet  int64 `json:"lag_p99_quiet_ns,omitempty"`
+	QuietSeconds int   `json:"quiet_seconds,omitempty"`
 
 	// Burst and steady: CPU time the hypervisor took while they were
 	// measured; nil where the machine does not say.

@@ -207,16 +207,31 @@ func (r *SteadyRecorder) Done() bool {
 type SteadyStats struct {
 	Expected, Missed, Doubled int64
 	Lags                      []int64 // sorted
+	// QuietP99 is the p99 lag of the fires due in the seconds the host
+	// stole no CPU in (see Stats), and QuietSeconds counts those seconds.
+	QuietP99     int64
+	QuietSeconds int
 }
 
-// Stats counts missed and doubled fires and sorts the lags. Call it once
-// the window is over: it reuses the recorder's memory.
-func (r *SteadyRecorder) Stats() SteadyStats {
+// Stats counts missed and doubled fires and sorts the lags. stolen is the
+// CPU time the host stole in each second of the window, each second
+// centred on an instant (see StealWatch.Seconds); nil if unknown. Call it
+// once the window is over: it reuses the recorder's memory.
+func (r *SteadyRecorder) Stats(stolen []int64) SteadyStats {
 	per := r.perSecond()
 	var s SteadyStats
+	// quiet reports whether the instant k seconds into the window had no
+	// steal.
+	quiet := func(k int64) bool { return k < int64(len(stolen)) && stolen[k] == 0 }
+	for k := range r.toS - r.fromS {
+		if quiet(k) {
+			s.QuietSeconds++
+		}
+	}
 	// In slot order, so that the lags compacted to the front of r.lags
-	// never overwrite a slot not yet read.
-	lags := r.lags[:0]
+	// never overwrite a slot not yet read. The quiet seconds' lags are
+	// kept in front of the others, lags[:q].
+	lags, q := r.lags[:0], 0
 	for slot := range r.counts {
 		job := slot/r.perSec + slot%r.perSec*60
 		if job >= r.n {
@@ -231,10 +246,21 @@ func (r *SteadyRecorder) Stats() SteadyStats {
 		case got > want:
 			s.Doubled += got - want
 		}
+		// The job's first instant in the window; its fires came one a
+		// minute after it, in order, unless some were missed or doubled.
+		first := (int64(job%60) - r.fromS%60 + 60) % 60
 		for f := range min(got, int64(r.perJob)) {
-			lags = append(lags, atomic.LoadInt64(&r.lags[slot*r.perJob+int(f)]))
+			lag := atomic.LoadInt64(&r.lags[slot*r.perJob+int(f)])
+			lags = append(lags, lag)
+			if got == want && quiet(first+60*f) {
+				last := len(lags) - 1
+				lags[q], lags[last] = lags[last], lags[q]
+				q++
+			}
 		}
 	}
+	slices.Sort(lags[:q])
+	s.QuietP99 = Percentile(lags[:q], 99)
 	slices.Sort(lags)
 	s.Lags = lags
 	return s

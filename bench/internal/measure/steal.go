@@ -18,6 +18,9 @@ type Steal struct {
 	Span        int64 `json:"span_ns"`         // how long it was watched
 	Total       int64 `json:"total_ns"`        // stolen over Span
 	WorstSecond int64 `json:"worst_second_ns"` // stolen in the worst second
+	// Seconds is what was stolen in each whole second watched, in order;
+	// -1 for a second whose reading failed.
+	Seconds []int64 `json:"seconds_ns,omitempty"`
 }
 
 // Share returns the steal as a share of one CPU's time over the span, or
@@ -89,19 +92,29 @@ func (w *StealWatch) watch(first time.Duration) {
 	defer tick.Stop()
 	var st Steal
 	prev := first
-	read := func() {
-		if now, err := StolenTime(); err == nil {
-			st.WorstSecond = max(st.WorstSecond, int64(now-prev))
-			st.Total += int64(now - prev)
-			prev = now
+	// read adds the steal since the last reading; a whole second's is
+	// also kept in Seconds, as -1 if it could not be read.
+	read := func(whole bool) {
+		now, err := StolenTime()
+		if err != nil {
+			if whole {
+				st.Seconds = append(st.Seconds, -1)
+			}
+			return
 		}
+		st.WorstSecond = max(st.WorstSecond, int64(now-prev))
+		st.Total += int64(now - prev)
+		if whole {
+			st.Seconds = append(st.Seconds, int64(now-prev))
+		}
+		prev = now
 	}
 	for {
 		select {
 		case <-tick.C:
-			read()
+			read(true)
 		case <-w.stop:
-			read()
+			read(false)
 			st.Span = int64(time.Since(start))
 			w.done <- st
 			return
