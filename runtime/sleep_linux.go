@@ -37,7 +37,9 @@ func currentCPU() int {
 }
 
 // leaveCPU moves the calling thread off cpu, to another of the CPUs it may
-// run on, if there is one; it may then run on cpu again.
+// run on, if there is one; it may then run on cpu again. Where the call is
+// refused (the systemd unit's system call filter denies @resources), the
+// thread stays where it is.
 func leaveCPU(cpu int) {
 	var allowed unix.CPUSet
 	if unix.SchedGetaffinity(0, &allowed) != nil || allowed.Count() < 2 || !allowed.IsSet(cpu) {
