@@ -399,8 +399,12 @@ func (l *Loop) Run(ctx context.Context) error {
 		sleep -= l.clock.Now().Sub(now)
 		if awake && l.precise {
 			if sleep <= spinWindow {
-				l.pool.loopCPU.Store(int64(currentCPU()))
-				if spinUntil(now.Add(sleep), true, nil) {
+				p := &l.pool
+				p.loopCPU.Store(int64(currentCPU()))
+				p.loopAwake.Store(true)
+				spun := spinUntil(now.Add(sleep), true, nil)
+				p.loopAwake.Store(false)
+				if spun {
 					continue
 				}
 			} else {

@@ -62,8 +62,10 @@ type pool struct {
 	standbyCall    chan struct{}
 	standbyAt      atomic.Int64
 	standbyStarted bool
-	// loopCPU is the CPU the loop waits for an instant awake on, or -1.
-	loopCPU atomic.Int64
+	// loopAwake is set while the loop waits for an instant awake, on the
+	// CPU loopCPU (-1 if unknown).
+	loopAwake atomic.Bool
+	loopCPU   atomic.Int64
 }
 
 func (p *pool) init() {

@@ -79,16 +79,21 @@ func (l *Loop) standBy(stripe int) {
 		// Unlocked, runs that block or yield move between threads as any
 		// worker's do.
 		goruntime.UnlockOSThread()
-		if c := currentCPU(); c >= 0 && c == int(p.loopCPU.Load()) {
-			leaveCPU(c)
-		}
 
 		// Searching, as a summoned worker is: the loop summons one fewer
 		// at the instant, and a fire pushed meanwhile is seen below.
 		p.searching.Add(1)
-		// No yielding: the loop runs on the other processor, and a yield
-		// would wake idle threads to look for work.
-		spinUntil(at.Add(standbyGrace), false, func() bool { return !p.ready.empty() })
+		ready := func() bool { return !p.ready.empty() }
+		// Until the loop is awake (its timer late), yield: the timer may
+		// sit with the processor this goroutine holds, and only fires once
+		// that processor schedules.
+		spinUntil(at, true, func() bool { return p.loopAwake.Load() || ready() })
+		if c := currentCPU(); c >= 0 && c == int(p.loopCPU.Load()) {
+			leaveCPU(c)
+		}
+		// Then no yielding: the loop runs on the other processor, and a
+		// yield would wake idle threads to look for work.
+		spinUntil(at.Add(standbyGrace), false, ready)
 		p.searching.Add(-1)
 		l.runReady(&own, stripe)
 	}
