@@ -215,7 +215,7 @@ type SteadyStats struct {
 
 // Stats counts missed and doubled fires and sorts the lags. stolen is the
 // CPU time the host stole in each second of the window, each second
-// centred on an instant (see StealWatch.Seconds); nil if unknown. Call it
+// centred on an instant (see Steal.Seconds); nil if unknown. Call it
 // once the window is over: it reuses the recorder's memory.
 func (r *SteadyRecorder) Stats(stolen []int64) SteadyStats {
 	per := r.perSecond()
