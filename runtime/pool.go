@@ -131,7 +131,9 @@ func (l *Loop) work(stripe int) {
 		// this is seen by the pop below, or its producer sees no worker
 		// searching and summons one.
 		p.searching.Add(-1)
+		p.ready.enter(&own)
 		l.runReady(&own, stripe)
+		p.ready.leave(&own)
 
 		if idle == nil {
 			idle = time.NewTimer(workerIdle)
@@ -149,7 +151,11 @@ func (l *Loop) work(stripe int) {
 }
 
 // runReady takes ready fires, from own's lane first, and runs them until
-// none is left. It releases slots on the given stripe of l.slots.
+// none is left. own must be in a session of ready (see
+// readyQueue.enter): segments emptied meanwhile are reused only once it
+// has left, so a run that blocks here keeps them from reuse meanwhile
+// (they are then allocated anew, as they would be without reuse). It
+// releases slots on the given stripe of l.slots.
 func (l *Loop) runReady(own *taker, stripe int) {
 	p := &l.pool
 	// ended counts the runs whose count in l.tasks is yet to be released:
@@ -193,9 +199,9 @@ func (l *Loop) closePool() {
 
 // readyQueue is a queue of fires, oldest first: a list of fixed-size
 // segments, each filled by producers (one at a time) and emptied by
-// consumers claiming its slots without a lock. Emptied segments are left
-// to the garbage collector, so that a consumer still reading a slot never
-// sees it reused.
+// consumers claiming its slots without a lock. Consumers read segments
+// only inside a session (see enter), and an emptied segment is reused
+// only once no consumer can still read it (see reusable).
 //
 // A segment's slots are split in lanes, and a worker takes the fires of
 // one lane in turn while others take other lanes'. The fires of one
@@ -215,7 +221,34 @@ type readyQueue struct {
 	head   atomic.Pointer[segment] // the oldest segment with fires not yet taken
 	pushMu sync.Mutex
 	tail   *segment // the segment being filled; guarded by pushMu
+
+	// Reclamation of the segments left behind by head (see reusable).
+	// epoch changes only with freeMu held; inside counts the consumers in
+	// a session, by the parity of the epoch they entered in, on cache
+	// lines of their own.
+	epoch   atomic.Uint64
+	_       [56]byte
+	inside  [2]paddedCount
+	freeMu  sync.Mutex
+	retired []retiredSegment // oldest first, at most maxRetired
 }
+
+// paddedCount is a counter alone on its cache line.
+type paddedCount struct {
+	n atomic.Int64
+	_ [56]byte
+}
+
+// retiredSegment is a segment left behind by the queue's head in epoch.
+type retiredSegment struct {
+	s     *segment
+	epoch uint64
+}
+
+// maxRetired is how many segments left behind are kept for reuse: enough
+// for the 17 of an instant at a million entries, not so many that a
+// burst's thousand segments stay pinned once it has drained.
+const maxRetired = 64
 
 const (
 	segmentSize = 1024
@@ -248,12 +281,90 @@ type lane struct {
 	_     [64 - 8 - 4]byte
 }
 
-func newSegment() *segment {
-	s := &segment{}
+// newSegment returns an empty segment: a reused one if one is free, else
+// a new one.
+func (q *readyQueue) newSegment() *segment {
+	q.freeMu.Lock()
+	s := q.reusable()
+	q.freeMu.Unlock()
+	if s == nil {
+		s = &segment{}
+	}
+	// A reused segment's slots are all zero: each was cleared when taken.
+	s.written.Store(0)
+	s.sealed.Store(false)
+	s.next.Store(nil)
 	for k := range s.lanes {
 		s.lanes[k].next.Store(int64(k * laneSize))
+		s.lanes[k].owned.Store(false)
 	}
 	return s
+}
+
+// Segments are reused rather than left to the garbage collector: at a
+// million entries, the 17 segments of each instant's runs were nearly
+// all the loop allocated in its steady state, a megabyte a second, and
+// each collection that brought about, marking a heap of a million
+// entries on both processors for a tenth of a second, held up the
+// instant it overlapped by 10 to 25 ms.
+//
+// A consumer may hold a segment the head has left behind (its lane, or
+// one it was looking at), so reuse waits for every consumer that could
+// have seen that segment to leave: epoch-based reclamation, with the
+// consumers counted by the parity of the epoch they entered in. The epoch
+// moves from e to e+1 only once no consumer that entered in e-1 is
+// inside; a segment left behind in epoch r can be reached only by
+// consumers that entered by then, in r or before, and is reused from
+// epoch r+2 on, when all of them have left.
+
+// enter starts a session of t in q: t may take fires and look at q until
+// leave.
+func (q *readyQueue) enter(t *taker) {
+	for {
+		e := q.epoch.Load()
+		q.inside[e&1].n.Add(1)
+		if q.epoch.Load() == e {
+			t.epoch = e
+			return
+		}
+		// The epoch moved on meanwhile, maybe counting this session out.
+		q.inside[e&1].n.Add(-1)
+	}
+}
+
+// leave ends t's session in q, giving up its lane.
+func (q *readyQueue) leave(t *taker) {
+	t.release()
+	q.inside[t.epoch&1].n.Add(-1)
+}
+
+// retire keeps s, which the head has left behind, for reuse.
+func (q *readyQueue) retire(s *segment) {
+	q.freeMu.Lock()
+	defer q.freeMu.Unlock()
+	if len(q.retired) < maxRetired {
+		q.retired = append(q.retired, retiredSegment{s, q.epoch.Load()})
+	}
+}
+
+// reusable removes and returns the oldest retired segment if no consumer
+// can still read it, moving the epoch on if it can. q.freeMu must be
+// held.
+func (q *readyQueue) reusable() *segment {
+	if len(q.retired) == 0 {
+		return nil
+	}
+	oldest := q.retired[0]
+	for e := q.epoch.Load(); e < oldest.epoch+2; e++ {
+		if q.inside[(e+1)&1].n.Load() != 0 { // consumers of epoch e-1
+			return nil
+		}
+		q.epoch.Store(e + 1)
+	}
+	n := copy(q.retired, q.retired[1:])
+	q.retired[n] = retiredSegment{}
+	q.retired = q.retired[:n]
+	return oldest.s
 }
 
 // left reports whether lane k has a written fire not yet taken.
@@ -295,13 +406,13 @@ func (s *segment) anyLeft() bool {
 }
 
 func (q *readyQueue) init() {
-	s := newSegment()
+	s := q.newSegment()
 	q.head.Store(s)
 	q.tail = s
 }
 
 // empty reports whether no fire waits in q: a hint, while others push and
-// pop.
+// pop. The caller must be in a session (see enter), or the only consumer.
 func (q *readyQueue) empty() bool {
 	for s := q.head.Load(); s != nil; s = s.next.Load() {
 		if s.anyLeft() {
@@ -322,7 +433,7 @@ func (q *readyQueue) push(fs ...fire) {
 		fs = fs[k:]
 		s.written.Store(w + int64(k)) // publishes the slots written
 	}
-	q.appendChain(newChain(fs))
+	q.appendChain(q.newChain(fs))
 }
 
 // chain is a list of segments filled with fires ahead of time, not yet
@@ -331,10 +442,10 @@ type chain struct{ first, last *segment }
 
 // newChain returns fs in a chain of segments, or the zero chain for no
 // fires.
-func newChain(fs []fire) chain {
+func (q *readyQueue) newChain(fs []fire) chain {
 	var c chain
 	for len(fs) > 0 {
-		s := newSegment()
+		s := q.newSegment()
 		k := copy(s.fires[:], fs)
 		fs = fs[k:]
 		s.written.Store(int64(k))
@@ -369,10 +480,12 @@ func (q *readyQueue) appendChain(c chain) {
 	q.tail = c.last
 }
 
-// taker is one consumer's place in a readyQueue: the lane it owns, if any.
+// taker is one consumer's place in a readyQueue: the lane it owns, if
+// any, and the epoch its session entered in.
 type taker struct {
-	s *segment
-	k int
+	s     *segment
+	k     int
+	epoch uint64
 }
 
 func (t *taker) release() {
@@ -384,7 +497,7 @@ func (t *taker) release() {
 
 // pop takes a fire for t, if any: the next of t's lane, else the next of
 // the oldest lane no other consumer owns, which t then owns, else the next
-// of the oldest lane with fires left.
+// of the oldest lane with fires left. t must be in a session (see enter).
 func (q *readyQueue) pop(t *taker) (fire, bool) {
 	if t.s != nil {
 		if f, ok := t.s.take(t.k); ok {
@@ -392,13 +505,15 @@ func (q *readyQueue) pop(t *taker) (fire, bool) {
 		}
 		t.release()
 	}
-	// Leave the segments emptied behind, for the garbage collector.
+	// Leave the segments emptied behind, for reuse.
 	for s := q.head.Load(); s.exhausted(); s = q.head.Load() {
 		n := s.next.Load()
 		if n == nil {
 			break
 		}
-		q.head.CompareAndSwap(s, n)
+		if q.head.CompareAndSwap(s, n) {
+			q.retire(s)
+		}
 	}
 	for _, steal := range [2]bool{false, true} {
 		for s := q.head.Load(); s != nil; s = s.next.Load() {

@@ -203,14 +203,18 @@ func testReadyQueueDeliversEachFireOnce(t *testing.T, link bool) {
 	var done atomic.Bool
 	for c := range consumers {
 		wg.Go(func() {
+			// Sessions come and go, so that segments are reused while
+			// others push and pop.
 			var own taker
 			for {
+				q.enter(&own)
 				f, ok := q.pop(&own)
-				if ok {
+				for ; ok; f, ok = q.pop(&own) {
 					got[c] = append(got[c], f.at)
-					continue
 				}
-				if done.Load() && q.empty() {
+				drained := done.Load() && q.empty()
+				q.leave(&own)
+				if drained {
 					return
 				}
 				goruntime.Gosched()
@@ -222,7 +226,7 @@ func testReadyQueueDeliversEachFireOnce(t *testing.T, link bool) {
 		batch = append(batch, fire{entry: &entries[i], at: int64(i)})
 		if len(batch) == cap(batch) || i%7 == 0 { // batches of varied sizes
 			if link && i%3 == 0 {
-				q.link(newChain(batch))
+				q.link(q.newChain(batch))
 			} else {
 				q.push(batch...)
 			}
@@ -268,10 +272,12 @@ func TestReadyQueueLinksAChainBehindAPartSegment(t *testing.T) {
 		return fs
 	}
 	q.push(fires(0, 10)...)
-	q.link(newChain(fires(10, segmentSize+20)))
+	q.link(q.newChain(fires(10, segmentSize+20)))
 	q.push(fires(segmentSize+20, segmentSize+30)...)
 
 	var own taker
+	q.enter(&own)
+	defer q.leave(&own)
 	for want := range int64(segmentSize + 30) {
 		f, ok := q.pop(&own)
 		if !ok || f.at != want {
@@ -281,14 +287,76 @@ func TestReadyQueueLinksAChainBehindAPartSegment(t *testing.T) {
 	if _, ok := q.pop(&own); ok || !q.empty() {
 		t.Fatal("queue not empty after every fire was taken")
 	}
-	// The segment sealed part-filled is left behind with the others, for
-	// the garbage collector: only the last, still being filled, is held.
+	// The segment sealed part-filled is left behind with the others: only
+	// the last, still being filled, is held.
 	if head := q.head.Load(); head != q.tail || head.next.Load() != nil {
 		t.Error("the queue still holds segments whose fires were all taken")
 	}
 	q.push(fires(segmentSize+30, segmentSize+31)...)
 	if f, ok := q.pop(&own); !ok || f.at != segmentSize+30 {
 		t.Fatalf("pop after the chain = fire %d, %v; want fire %d", f.at, ok, segmentSize+30)
+	}
+}
+
+func TestReadyQueueReusesSegmentsOnceNoConsumerCanReadThem(t *testing.T) {
+	var q readyQueue
+	q.init()
+	entries := make([]Entry, segmentSize+1)
+	fs := make([]fire, len(entries))
+	for i := range fs {
+		fs[i] = fire{entry: &entries[i], at: int64(i)}
+	}
+	// An instant's chain: a full segment and one with a single fire.
+	c := q.newChain(fs)
+	first := c.first
+	q.link(c)
+
+	var holder, other taker
+	q.enter(&holder)
+	if _, ok := q.pop(&holder); !ok || holder.s != first {
+		t.Fatal("the holder does not hold a lane of the chain's first segment")
+	}
+	// Another consumer takes the rest, and the head leaves the first
+	// segment behind, while the holder, in its session, still holds it.
+	q.enter(&other)
+	n := 1
+	for _, ok := q.pop(&other); ok; _, ok = q.pop(&other) {
+		n++
+	}
+	q.leave(&other)
+	if n != len(fs) || q.head.Load() == first {
+		t.Fatalf("took %d fires of %d, head left the first segment: %v", n, len(fs), q.head.Load() != first)
+	}
+	// Two segments each time: the queue's first, also left behind, is
+	// reused before the chain's.
+	if c := q.newChain(fs); c.first == first || c.last == first {
+		t.Fatal("a segment was reused while a consumer in a session held it")
+	}
+	q.leave(&holder)
+	if c := q.newChain(fs); c.last != first {
+		t.Fatal("the segment left behind was not reused once every consumer had left")
+	}
+}
+
+func TestReadyQueueAllocatesNothingOnceWarm(t *testing.T) {
+	var q readyQueue
+	q.init()
+	entries := make([]Entry, 3*segmentSize)
+	fs := make([]fire, len(entries))
+	for i := range fs {
+		fs[i] = fire{entry: &entries[i], at: int64(i)}
+	}
+	var own taker
+	instant := func() {
+		q.link(q.newChain(fs))
+		q.enter(&own)
+		for _, ok := q.pop(&own); ok; _, ok = q.pop(&own) {
+		}
+		q.leave(&own)
+	}
+	instant() // fills the retired list
+	if allocs := testing.AllocsPerRun(20, instant); allocs != 0 {
+		t.Errorf("an instant of %d fires allocated %.1f times, want none", len(fs), allocs)
 	}
 }
 
@@ -301,6 +369,10 @@ func TestReadyQueueLeavesNoFireToAConsumerThatStopped(t *testing.T) {
 		q.push(fire{entry: &entries[i], at: int64(i)})
 	}
 	var blocked, other taker
+	q.enter(&blocked)
+	defer q.leave(&blocked)
+	q.enter(&other)
+	defer q.leave(&other)
 	if f, ok := q.pop(&blocked); !ok || f.at != 0 {
 		t.Fatalf("first pop = %d, %v; want fire 0", f.at, ok)
 	}

@@ -83,6 +83,7 @@ func (l *Loop) standBy(stripe int) {
 		// Searching, as a summoned worker is: the loop summons one fewer
 		// at the instant, and a fire pushed meanwhile is seen below.
 		p.searching.Add(1)
+		p.ready.enter(&own)
 		ready := func() bool { return !p.ready.empty() }
 		// Until the loop is awake (its timer late), yield: the timer may
 		// sit with the processor this goroutine holds, and only fires once
@@ -96,5 +97,6 @@ func (l *Loop) standBy(stripe int) {
 		spinUntil(at.Add(standbyGrace), false, ready)
 		p.searching.Add(-1)
 		l.runReady(&own, stripe)
+		p.ready.leave(&own)
 	}
 }
