@@ -10,6 +10,7 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+	"unsafe"
 )
 
 // These tests run the loop on the system clock inside a synctest bubble,
@@ -357,6 +358,56 @@ func TestReadyQueueAllocatesNothingOnceWarm(t *testing.T) {
 	instant() // fills the retired list
 	if allocs := testing.AllocsPerRun(20, instant); allocs != 0 {
 		t.Errorf("an instant of %d fires allocated %.1f times, want none", len(fs), allocs)
+	}
+}
+
+// Between instants the loop allocates next to nothing: the queue's
+// segments that carry an instant's runs to the workers are reused.
+func TestInstantsReuseTheQueueSegmentsOfTheirRuns(t *testing.T) {
+	const n = 4 * segmentSize
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := &benchClock{now: start}
+	l := NewLoop(Config{Clock: clock, Logger: slog.New(slog.DiscardHandler), Location: time.UTC, MaxConcurrent: n})
+	l.state = stateRunning
+	var runs atomic.Int64
+	for range n {
+		if _, err := l.Add(Job{Name: "job", Spec: "* * * * * *", Func: func(context.Context, Run) error {
+			runs.Add(1)
+			return nil
+		}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer l.closePool()
+	q := &l.pool.ready
+	instant := func(k int) {
+		// As Run does: prepare the instant ahead of it, then fire it.
+		at := start.Add(time.Duration(k) * time.Second)
+		clock.now = at.Add(-prepareLead)
+		l.fireDue(clock.now)
+		clock.now = at
+		l.fireDue(clock.now)
+		l.tasks.Wait()
+		// The workers leave the queue, as they do long before the next
+		// instant.
+		for q.inside[0].n.Load()+q.inside[1].n.Load() != 0 {
+			goruntime.Gosched()
+		}
+	}
+	instant(1) // starts the workers
+	var before, after goruntime.MemStats
+	goruntime.ReadMemStats(&before)
+	const instants = 10
+	for k := range instants {
+		instant(2 + k)
+	}
+	goruntime.ReadMemStats(&after)
+	if got, want := runs.Load(), int64((1+instants)*n); got != want {
+		t.Fatalf("%d runs, want %d", got, want)
+	}
+	perInstant := (after.TotalAlloc - before.TotalAlloc) / instants
+	if segment := uint64(unsafe.Sizeof(segment{})); perInstant >= segment {
+		t.Errorf("an instant of %d runs allocated %d bytes, more than a queue segment (%d bytes)", n, perInstant, segment)
 	}
 }
 
