@@ -281,7 +281,12 @@ func (r *report) ratio(c cell, m metric) string {
 	case best == 0:
 		return "—"
 	}
-	return fmt.Sprintf("%.2f×", ours.v/best)
+	x := ours.v / best
+	if x < 0.1 {
+		// Two significant digits: a thousandfold lead is not "0.00×".
+		return fmt.Sprintf("%.2g×", x)
+	}
+	return fmt.Sprintf("%.2f×", x)
 }
 
 // check returns our target at c for m, if any, and whether we meet it.
