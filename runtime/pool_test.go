@@ -361,13 +361,19 @@ func TestReadyQueueAllocatesNothingOnceWarm(t *testing.T) {
 	}
 }
 
-// Between instants the loop allocates next to nothing: the queue's
-// segments that carry an instant's runs to the workers are reused.
-func TestInstantsReuseTheQueueSegmentsOfTheirRuns(t *testing.T) {
+// Instant after instant, the loop allocates next to nothing: the queue
+// segments that carry the runs to the workers are reused, and so is the
+// buffer of the fires waiting for a slot.
+func TestInstantsAllocateNextToNothing(t *testing.T) {
+	t.Run("every run at once", func(t *testing.T) { testInstantsAllocateNextToNothing(t, 4*segmentSize) })
+	t.Run("runs waiting for a slot", func(t *testing.T) { testInstantsAllocateNextToNothing(t, 64) })
+}
+
+func testInstantsAllocateNextToNothing(t *testing.T, maxConcurrent int) {
 	const n = 4 * segmentSize
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	clock := &benchClock{now: start}
-	l := NewLoop(Config{Clock: clock, Logger: slog.New(slog.DiscardHandler), Location: time.UTC, MaxConcurrent: n})
+	l := NewLoop(Config{Clock: clock, Logger: slog.New(slog.DiscardHandler), Location: time.UTC, MaxConcurrent: maxConcurrent})
 	l.state = stateRunning
 	var runs atomic.Int64
 	for range n {
@@ -394,20 +400,24 @@ func TestInstantsReuseTheQueueSegmentsOfTheirRuns(t *testing.T) {
 			goruntime.Gosched()
 		}
 	}
-	instant(1) // starts the workers
+	// The first instants start the workers and fill the segments kept for
+	// reuse.
+	const warm, instants = 5, 10
+	for k := range warm {
+		instant(1 + k)
+	}
 	var before, after goruntime.MemStats
 	goruntime.ReadMemStats(&before)
-	const instants = 10
 	for k := range instants {
-		instant(2 + k)
+		instant(1 + warm + k)
 	}
 	goruntime.ReadMemStats(&after)
-	if got, want := runs.Load(), int64((1+instants)*n); got != want {
+	if got, want := runs.Load(), int64((warm+instants)*n); got != want {
 		t.Fatalf("%d runs, want %d", got, want)
 	}
 	perInstant := (after.TotalAlloc - before.TotalAlloc) / instants
 	if segment := uint64(unsafe.Sizeof(segment{})); perInstant >= segment {
-		t.Errorf("an instant of %d runs allocated %d bytes, more than a queue segment (%d bytes)", n, perInstant, segment)
+		t.Errorf("an instant of %d runs, at most %d at once, allocated %d bytes, more than a queue segment (%d bytes)", n, maxConcurrent, perInstant, segment)
 	}
 }
 

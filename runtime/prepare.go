@@ -96,10 +96,12 @@ func (l *Loop) prepare(key int64) {
 	slices.SortFunc(l.prepared, func(a, b fire) int {
 		return cmp.Compare(uintptr(unsafe.Pointer(a.entry)), uintptr(unsafe.Pointer(b.entry)))
 	})
-	if plain && len(l.prepared) >= spinFires {
+	if plain && len(l.prepared) >= spinFires && len(l.prepared) <= l.limit {
 		// Their place in the workers' queue too: at a million entries,
 		// filling it at the instant held back the first run by 0.25 to
-		// 0.6 ms, and every other run with it.
+		// 0.6 ms, and every other run with it. (The chain is linked only
+		// if every fire gets a slot at once: beyond max_concurrent it
+		// would be built for nothing.)
 		l.preparedChain = l.pool.ready.newChain(l.prepared)
 	}
 	if len(l.prepared) >= spinFires {

@@ -1,10 +1,17 @@
 package runtime
 
-// queue is a FIFO ring buffer. It grows as needed and shrinks back once a
-// burst has drained, so a million-fire burst does not pin its memory.
+// queue is a FIFO ring buffer. It grows as needed, and when it has
+// drained, shrinks back to what the drain before needed: a burst as large
+// as the one before it (the instants of a million entries, each second)
+// finds its buffer ready, while a single million-fire burst does not pin
+// its memory. (Shrinking whenever the queue fell to a quarter full, each
+// such instant grew and shrank it again: 2 MB allocated a second.)
 type queue[T any] struct {
 	buf        []T
 	head, size int
+	// peak is the most items held since the queue was last empty;
+	// lastPeak, the most in the drain before.
+	peak, lastPeak int
 }
 
 func (q *queue[T]) len() int { return q.size }
@@ -15,6 +22,7 @@ func (q *queue[T]) push(v T) {
 	}
 	q.buf[(q.head+q.size)%len(q.buf)] = v
 	q.size++
+	q.peak = max(q.peak, q.size)
 }
 
 // pushAll appends vs, growing the buffer at most once.
@@ -30,6 +38,7 @@ func (q *queue[T]) pushAll(vs []T) {
 		q.buf[(q.head+q.size)%len(q.buf)] = v
 		q.size++
 	}
+	q.peak = max(q.peak, q.size)
 }
 
 func (q *queue[T]) pop() (T, bool) {
@@ -41,10 +50,20 @@ func (q *queue[T]) pop() (T, bool) {
 	q.buf[q.head] = zero
 	q.head = (q.head + 1) % len(q.buf)
 	q.size--
-	if len(q.buf) > 1024 && q.size < len(q.buf)/4 {
-		q.resize(len(q.buf) / 2)
+	if q.size == 0 {
+		q.drained()
 	}
 	return v, true
+}
+
+// drained shrinks the empty queue's buffer to twice what the drain before
+// this one needed, if it is larger.
+func (q *queue[T]) drained() {
+	if keep := max(16, 2*q.lastPeak); len(q.buf) > keep {
+		q.buf = make([]T, keep)
+	}
+	q.head = 0
+	q.peak, q.lastPeak = 0, q.peak
 }
 
 func (q *queue[T]) resize(n int) {
