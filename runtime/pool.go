@@ -233,12 +233,6 @@ type readyQueue struct {
 	retired []retiredSegment // oldest first, at most maxRetired
 }
 
-// paddedCount is a counter alone on its cache line.
-type paddedCount struct {
-	n atomic.Int64
-	_ [56]byte
-}
-
 // retiredSegment is a segment left behind by the queue's head in epoch.
 type retiredSegment struct {
 	s     *segment

@@ -238,10 +238,13 @@ func (l *Loop) releaseSlot(stripe int) { l.slots.stripes[stripe].n.Add(1) }
 type slotCounter struct {
 	taken   atomic.Int64
 	_       [56]byte
-	stripes [slotStripes]struct {
-		n atomic.Int64
-		_ [56]byte
-	}
+	stripes [slotStripes]paddedCount
+}
+
+// paddedCount is a counter alone on its cache line.
+type paddedCount struct {
+	n atomic.Int64
+	_ [56]byte
 }
 
 const (
