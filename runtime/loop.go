@@ -114,6 +114,8 @@ type Loop struct {
 	tasks sync.WaitGroup
 	// pool holds the goroutines that run fires.
 	pool pool
+	// collector times Go's collections to fall between instants.
+	collector collector
 
 	// slots counts the runs holding one of limit slots; the fires beyond
 	// wait in waiting, first come first served.
@@ -397,6 +399,9 @@ func (l *Loop) Run(ctx context.Context) error {
 		// Firing a large burst takes a while: sleep from now, not from
 		// before it, or the next instant is noticed that much late.
 		sleep -= l.clock.Now().Sub(now)
+		if l.precise && sleep >= collectGap {
+			l.collector.collectIfDue(now)
+		}
 		if awake && l.precise {
 			if sleep <= spinWindow {
 				p := &l.pool
