@@ -87,7 +87,9 @@ type Report struct {
 // Loop is the one shared scheduler of a process: it holds the entries in a
 // min-heap ordered by next fire instant, sleeps on one timer until the
 // earliest, and starts each fire as a task bound to the loop's context.
-// All its methods are safe for concurrent use.
+// With the system clock, it also starts the garbage collection Go forces
+// every two minutes itself, between instants, so that it does not land on
+// one. All its methods are safe for concurrent use.
 type Loop struct {
 	clock    Clock
 	precise  bool // clock is the real one: spin the last moments before an instant
