@@ -379,6 +379,7 @@ func steady[H any](res *measure.Result, open Open[H], o options, prof *profiler)
 	res.LagP99 = measure.Percentile(st.Lags, 99)
 	res.LagMax = measure.Percentile(st.Lags, 100)
 	res.LagP99Quiet, res.QuietSeconds = st.QuietP99, st.QuietSeconds
+	res.LagMaxBySecond = st.SecondMax
 	runtime.KeepAlive(s)
 	return nil
 }

@@ -70,6 +70,9 @@ type Result struct {
 	// Steal), and how many of the window's seconds those were.
 	LagP99Quiet  int64 `json:"lag_p99_quiet_ns,omitempty"`
 	QuietSeconds int   `json:"quiet_seconds,omitempty"`
+	// LagMaxBySecond is the largest lag of the fires due in each second of
+	// the steady window, to read beside Steal.Seconds.
+	LagMaxBySecond []int64 `json:"lag_max_by_second_ns,omitempty"`
 
 	// Burst and steady: CPU time the hypervisor took while they were
 	// measured; nil where the machine does not say.

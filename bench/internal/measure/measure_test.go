@@ -179,6 +179,17 @@ func TestSteadyRecorder(t *testing.T) {
 	if s.QuietSeconds != 59 || s.QuietP99 != Percentile(quiet, 99) {
 		t.Errorf("QuietSeconds, QuietP99 = %d, %d; want 59, %d", s.QuietSeconds, s.QuietP99, Percentile(quiet, 99))
 	}
+	// Second k's latest fire is job k+60's first, or a second one (1 ms).
+	wantMax := make([]int64, 90)
+	for k := range wantMax {
+		wantMax[k] = int64(time.Millisecond)
+		if k < 60 {
+			wantMax[k] = int64(k+61) * int64(time.Microsecond)
+		}
+	}
+	if !slices.Equal(s.SecondMax, wantMax) {
+		t.Errorf("SecondMax = %v\nwant %v", s.SecondMax, wantMax)
+	}
 }
 
 func TestSteadyRecorderDone(t *testing.T) {

@@ -211,6 +211,9 @@ type SteadyStats struct {
 	// stole no CPU in (see Stats), and QuietSeconds counts those seconds.
 	QuietP99     int64
 	QuietSeconds int
+	// SecondMax is the largest lag of the fires due in each second of the
+	// window, to read beside the steal of that second.
+	SecondMax []int64
 }
 
 // Stats counts missed and doubled fires and sorts the lags. stolen is the
@@ -232,6 +235,7 @@ func (r *SteadyRecorder) Stats(stolen []int64) SteadyStats {
 	// never overwrite a slot not yet read. The quiet seconds' lags are
 	// kept in front of the others, lags[:q].
 	lags, q := r.lags[:0], 0
+	s.SecondMax = make([]int64, r.toS-r.fromS)
 	for slot := range r.counts {
 		job := slot/r.perSec + slot%r.perSec*60
 		if job >= r.n {
@@ -252,6 +256,9 @@ func (r *SteadyRecorder) Stats(stolen []int64) SteadyStats {
 		for f := range min(got, int64(r.perJob)) {
 			lag := atomic.LoadInt64(&r.lags[slot*r.perJob+int(f)])
 			lags = append(lags, lag)
+			if k := first + 60*f; k < int64(len(s.SecondMax)) {
+				s.SecondMax[k] = max(s.SecondMax[k], lag)
+			}
 			if got == want && quiet(first+60*f) {
 				last := len(lags) - 1
 				lags[q], lags[last] = lags[last], lags[q]
