@@ -12,7 +12,7 @@ import (
 // nothing (see readyQueue and queue), so in a process that is mostly the
 // loop, that forced collection is the only one, and it falls wherever two
 // minutes after the last lands. At a million entries its mark keeps both
-// processors of a two-core machine busy for 55–105 ms, and an instant it
+// processors of a two-core machine busy for 30–105 ms, and an instant it
 // overlapped started its runs 10–50 ms late.
 //
 // So the loop collects before Go would: once no collection has run for

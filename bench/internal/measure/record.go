@@ -256,10 +256,11 @@ func (r *SteadyRecorder) Stats(stolen []int64) SteadyStats {
 		for f := range min(got, int64(r.perJob)) {
 			lag := atomic.LoadInt64(&r.lags[slot*r.perJob+int(f)])
 			lags = append(lags, lag)
-			if k := first + 60*f; k < int64(len(s.SecondMax)) {
+			k := first + 60*f // the fire's second in the window
+			if k < int64(len(s.SecondMax)) {
 				s.SecondMax[k] = max(s.SecondMax[k], lag)
 			}
-			if got == want && quiet(first+60*f) {
+			if got == want && quiet(k) {
 				last := len(lags) - 1
 				lags[q], lags[last] = lags[last], lags[q]
 				q++
