@@ -151,3 +151,19 @@ func Median(xs []float64) float64 {
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
+
+// LateWithoutSteal counts the seconds of a steady window in which some fire
+// was more than limit late although the host stole no CPU: the late
+// instants that steal does not explain. ok is false when the run did not
+// report both each second's latest fire and its steal.
+func (r Result) LateWithoutSteal(limit int64) (seconds int, ok bool) {
+	if r.Steal == nil || len(r.LagMaxBySecond) == 0 {
+		return 0, false
+	}
+	for k, lag := range r.LagMaxBySecond {
+		if lag > limit && k < len(r.Steal.Seconds) && r.Steal.Seconds[k] == 0 {
+			seconds++
+		}
+	}
+	return seconds, true
+}

@@ -211,3 +211,19 @@ func TestSteadyRecorderDone(t *testing.T) {
 		t.Errorf("Expected, Missed, Doubled, lags = %d, %d, %d, %d; want 61, 0, 0, 61", s.Expected, s.Missed, s.Doubled, len(s.Lags))
 	}
 }
+
+func TestLateWithoutSteal(t *testing.T) {
+	ms := int64(time.Millisecond)
+	r := Result{
+		// Seconds 0 and 2 are late; only second 2 had no steal. Second 3
+		// is late with its steal unknown (-1), second 4 with none read.
+		LagMaxBySecond: []int64{9 * ms, 1 * ms, 6 * ms, 7 * ms, 8 * ms},
+		Steal:          &Steal{Seconds: []int64{10 * ms, 0, 0, -1}},
+	}
+	if got, ok := r.LateWithoutSteal(5 * ms); got != 1 || !ok {
+		t.Errorf("LateWithoutSteal = %d, %t; want 1, true", got, ok)
+	}
+	if _, ok := (Result{LagMaxBySecond: r.LagMaxBySecond}).LateWithoutSteal(5 * ms); ok {
+		t.Error("LateWithoutSteal is ok without a steal watch")
+	}
+}
